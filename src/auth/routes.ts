@@ -1,0 +1,121 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Directory } from '../directory/directory';
+import { KoogateError } from '../errors';
+import { pickLang, UI_TEXT } from '../http/messages';
+import type { Views } from '../http/views';
+import { logoutUrl, type MarketplaceOAuth } from '../marketplace/oauth';
+import type { Logger } from '../observability/logger';
+import type { GrantStore } from '../tokens/grant-store';
+import { safeReturnTo } from './return-to';
+import type { TransactionCookie } from './transaction';
+
+export interface AuthRoutesDeps {
+  appId: string;
+  publicUrl: URL;
+  loginUrl: string;
+  cookieName: string;
+  cookieSecure: boolean;
+  directory: Directory;
+  oauth: MarketplaceOAuth;
+  grants: GrantStore;
+  tx: TransactionCookie;
+  views: Views;
+  log: Logger;
+}
+
+const single = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** koogate's own login, callback and logout routes, mounted under /_koogate. */
+export function authRoutes(d: AuthRoutesDeps): Router {
+  const log = d.log.child({ component: 'auth' });
+  const router = express.Router();
+  const loggedOutUrl = new URL('/_koogate/logged-out', d.publicUrl).toString();
+
+  router.get('/login', (req, res) => {
+    d.tx.start(res, { returnTo: safeReturnTo(req.query.returnTo) });
+    res.setHeader('Cache-Control', 'no-store');
+    res.redirect(302, d.loginUrl);
+  });
+
+  router.get('/callback', async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      res.setHeader('Cache-Control', 'no-store');
+      const code = single(req.query.code);
+      const tenantId = single(req.query.tenant) ?? single(req.query.tenant_id);
+      if (!code || !tenantId || code.length > 2048 || tenantId.length > 128) {
+        throw new KoogateError('KOOGATE_CALLBACK_INVALID', 'The sign-in answer was incomplete.', { hasCode: Boolean(code), hasTenant: Boolean(tenantId) });
+      }
+      const tx = d.tx.read(req);
+      if (!tx) {
+        // IdP-initiated from the workbench, or forged: the unified login answers at once with a fresh code
+        // when the marketplace session is live, this time in a browser that holds a transaction.
+        log.info('callback without login transaction; sending the browser through the unified login', { tenantId });
+        d.tx.start(res, { returnTo: '/', bounced: true });
+        res.redirect(302, d.loginUrl);
+        return;
+      }
+      d.tx.clear(res);
+      const tenant = await d.directory.getTenant(tenantId);
+      if (!tenant) throw new KoogateError('KOOGATE_TENANT_UNKNOWN', 'Unknown organisation.', { tenantId });
+      const cred = await d.directory.getAppCredential(tenantId, d.appId);
+      if (!cred) throw new KoogateError('KOOGATE_APP_CREDENTIALS_MISSING', 'No credentials for this organisation.', { tenantId, appId: d.appId });
+
+      const tokens = await d.oauth.exchangeCode(tenant, cred, code);
+      const user = await d.oauth.userinfo(tenant, cred, tokens.accessToken);
+      const grant = await d.grants.create(tenantId, tokens);
+      await regenerate(req);
+      req.session.auth = { user, grantId: grant.id, loginAt: Date.now() };
+      await save(req);
+      log.info('login', { tenantId, userName: user.userName, bounced: Boolean(tx.bounced) });
+      res.redirect(302, tx.returnTo);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.get('/logout', (req, res) => {
+    const ui = UI_TEXT[pickLang(req)];
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(
+      d.views.render('logout', { lang: pickLang(req) === 'zh' ? 'zh-CN' : 'en', title: ui.logoutTitle, message: ui.logoutMessage, confirmLabel: ui.logoutConfirm, cancelLabel: ui.cancel }),
+    );
+  });
+
+  router.post('/logout', async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      // SameSite=Lax already keeps cross-site form posts from carrying the cookie; a foreign Origin is refused outright.
+      const origin = req.headers.origin;
+      if (origin && origin !== 'null' && origin !== d.publicUrl.origin) {
+        throw new KoogateError('KOOGATE_FORBIDDEN', 'Cross-site logout refused.', { origin });
+      }
+      const auth = req.session?.auth;
+      let target = loggedOutUrl;
+      if (auth) {
+        const tenant = await d.directory.getTenant(auth.user.tenantId);
+        await d.grants.delete(auth.grantId);
+        await destroy(req);
+        if (tenant) target = logoutUrl(tenant.domainName, loggedOutUrl);
+        log.info('logout', { tenantId: auth.user.tenantId, userName: auth.user.userName });
+      }
+      res.clearCookie(d.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: d.cookieSecure });
+      res.setHeader('Cache-Control', 'no-store');
+      res.redirect(303, target);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.get('/logged-out', (req, res) => {
+    const lang = pickLang(req);
+    const ui = UI_TEXT[lang];
+    res.type('html').send(
+      d.views.render('logged-out', { lang: lang === 'zh' ? 'zh-CN' : 'en', title: ui.loggedOutTitle, message: ui.loggedOutMessage, loginLabel: ui.signIn }),
+    );
+  });
+
+  return router;
+}
+
+const regenerate = (req: Request) => new Promise<void>((ok, fail) => req.session.regenerate((e) => (e ? fail(e) : ok())));
+export const save = (req: Request) => new Promise<void>((ok, fail) => req.session.save((e) => (e ? fail(e) : ok())));
+export const destroy = (req: Request) => new Promise<void>((ok, fail) => req.session.destroy((e) => (e ? fail(e) : ok())));

@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+
+/** The real KooGallery unified login page; `{appId}` is replaced by the configured app id. */
+export const DEFAULT_LOGIN_URL = 'https://macroverse.huaweicloud.com/unified-login/#/portal-login?ind=UNOP&appId={appId}';
+
+export type OaepSetting = 'auto' | 'sha256-mgf1sha1' | 'sha1' | 'sha256';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** One validated configuration object; nothing else in koogate reads the environment. */
+export interface Config {
+  port: number;
+  host: string;
+  publicUrl: URL;
+  upstreamUrl: URL;
+  appId: string;
+  loginUrl: string;
+  kitAccessKey: string;
+  rsaPrivateKeyPem: string;
+  oaepVariant: OaepSetting;
+  sessionSecrets: string[];
+  encryptionSecrets: string[];
+  redisUrl?: string;
+  cookieName: string;
+  cookieSecure: boolean;
+  trustProxy: boolean | number | string;
+  renewSkewSeconds: number;
+  marketplaceTimeoutMs: number;
+  allowHttpMarketplace: boolean;
+  kitWindowSeconds: number;
+  publicPaths: string[];
+  sessionAbsoluteSeconds: number;
+  seedFile?: string;
+  logLevel: LogLevel;
+}
+
+export interface SettingSpec {
+  env: string;
+  required?: boolean;
+  default?: string;
+  meaning: string;
+}
+
+/**
+ * Every setting koogate reads. The README's configuration table mirrors this list (a unit test keeps them
+ * in step), so an operator finds each variable, its default and its meaning in one place.
+ */
+export const SETTINGS: readonly SettingSpec[] = [
+  { env: 'PORT', default: '8080', meaning: 'TCP port koogate listens on.' },
+  { env: 'KOOGATE_HOST', default: '0.0.0.0', meaning: 'Interface koogate binds to.' },
+  { env: 'KOOGATE_PUBLIC_URL', required: true, meaning: 'External base URL of koogate as browsers see it (https://app.example.com); the callback is `<this>/_koogate/callback`.' },
+  { env: 'KOOGATE_UPSTREAM_URL', required: true, meaning: 'Base URL of the ISV app that koogate proxies to.' },
+  { env: 'KOOGATE_APP_ID', required: true, meaning: 'The app credential id (appId) from the KooGallery seller console.' },
+  { env: 'KOOGATE_LOGIN_URL', default: DEFAULT_LOGIN_URL, meaning: 'Unified login URL; `{appId}` is replaced by KOOGATE_APP_ID.' },
+  { env: 'KOOGATE_KIT_ACCESS_KEY', required: true, meaning: 'Kit access key ("key management" in the seller console) that verifies kit-sync signatures.' },
+  { env: 'KOOGATE_RSA_PRIVATE_KEY', meaning: 'Merchant RSA private key (PEM, PKCS#8 or PKCS#1) that decrypts clientSecret. This or the _FILE variant is required.' },
+  { env: 'KOOGATE_RSA_PRIVATE_KEY_FILE', meaning: 'Path of a file holding the RSA private key PEM (preferred over the variable: keeps the key out of the environment).' },
+  { env: 'KOOGATE_OAEP_VARIANT', default: 'auto', meaning: 'RSA-OAEP variant of clientSecret: auto (try sha256-mgf1sha1, sha1, sha256 and log the one that worked) or one of them to pin it.' },
+  { env: 'KOOGATE_SESSION_SECRET', required: true, meaning: 'Secret that signs session cookies; comma-separated list to rotate (first signs, all verify). At least 32 characters.' },
+  { env: 'KOOGATE_ENCRYPTION_KEYS', meaning: 'Secrets for encryption at rest (client secrets, tokens); comma-separated, first encrypts, all decrypt. Default: derived from KOOGATE_SESSION_SECRET.' },
+  { env: 'REDIS_URL', meaning: 'redis:// or rediss:// URL of the shared store. Absent: in-memory store (one process only; sessions and synced tenants are lost on restart).' },
+  { env: 'KOOGATE_COOKIE_NAME', default: 'koogate.sid', meaning: 'Name of the session cookie.' },
+  { env: 'KOOGATE_COOKIE_SECURE', default: 'auto', meaning: 'Mark cookies Secure: auto (when KOOGATE_PUBLIC_URL is https), true or false.' },
+  { env: 'KOOGATE_TRUST_PROXY', default: 'false', meaning: "Express 'trust proxy' value when koogate runs behind a load balancer or TLS terminator (true, a hop count, or addresses)." },
+  { env: 'KOOGATE_RENEW_SKEW_SECONDS', default: '120', meaning: 'Renew the access token when it expires within this many seconds.' },
+  { env: 'KOOGATE_MARKETPLACE_TIMEOUT_MS', default: '5000', meaning: 'Timeout of each call to the marketplace (token, userinfo).' },
+  { env: 'KOOGATE_ALLOW_HTTP_MARKETPLACE', default: 'false', meaning: 'Allow tenants whose identity domain is plain http:// (only for local stand-ins and tests).' },
+  { env: 'KOOGATE_KIT_WINDOW_SECONDS', default: '60', meaning: 'Accepted clock difference of kit-sync x-timestamp; nonces are remembered this long.' },
+  { env: 'KOOGATE_PUBLIC_PATHS', default: '', meaning: 'Comma-separated paths served without login (`/health` exact, `/static/*` prefix). Identity headers are still stripped, and set when a session exists.' },
+  { env: 'KOOGATE_SESSION_MAX_AGE_SECONDS', default: '2592000', meaning: 'Absolute session lifetime (default 30 days, the refresh token lifetime).' },
+  { env: 'KOOGATE_SEED_FILE', meaning: 'JSON file of tenants and app credentials loaded at start (development and tests; production data arrives by kit sync).' },
+  { env: 'KOOGATE_LOG_LEVEL', default: 'info', meaning: 'debug, info, warn or error. Logs are JSON lines on stdout.' },
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`koogate configuration is incomplete or invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** True when the environment sets none of the settings a real deployment needs. */
+export function isUnconfigured(env: Env): boolean {
+  return SETTINGS.filter((s) => s.required || s.env.startsWith('KOOGATE_RSA_PRIVATE_KEY')).every((s) => !nonEmpty(env[s.env]));
+}
+
+function nonEmpty(v: string | undefined): v is string {
+  return v !== undefined && v.trim() !== '';
+}
+
+/** Parses and validates the environment; throws one ConfigError that names every problem at once. */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const spec = SETTINGS.find((s) => s.env === name);
+    const v = env[name];
+    if (nonEmpty(v)) return v.trim();
+    if (spec?.required) problems.push(`${name} is required: ${spec.meaning}`);
+    return spec?.default;
+  };
+  const int = (name: string, min: number, max: number): number => {
+    const raw = read(name) ?? '';
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return min;
+    }
+    return n;
+  };
+  const bool = (name: string): boolean => {
+    const raw = (read(name) ?? 'false').toLowerCase();
+    if (['true', '1', 'yes'].includes(raw)) return true;
+    if (['false', '0', 'no'].includes(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return false;
+  };
+  const url = (name: string): URL => {
+    const raw = read(name);
+    if (raw === undefined) return new URL('http://invalid.invalid');
+    try {
+      const u = new URL(raw);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      return u;
+    } catch {
+      problems.push(`${name} must be an absolute http(s) URL (got "${raw}")`);
+      return new URL('http://invalid.invalid');
+    }
+  };
+
+  const port = int('PORT', 0, 65535);
+  const host = read('KOOGATE_HOST') ?? '0.0.0.0';
+  const publicUrl = url('KOOGATE_PUBLIC_URL');
+  const upstreamUrl = url('KOOGATE_UPSTREAM_URL');
+  const appId = read('KOOGATE_APP_ID') ?? '';
+  const loginUrl = (read('KOOGATE_LOGIN_URL') ?? DEFAULT_LOGIN_URL).replaceAll('{appId}', encodeURIComponent(appId));
+  const kitAccessKey = read('KOOGATE_KIT_ACCESS_KEY') ?? '';
+
+  let rsaPrivateKeyPem = '';
+  const keyFile = env.KOOGATE_RSA_PRIVATE_KEY_FILE;
+  if (nonEmpty(env.KOOGATE_RSA_PRIVATE_KEY)) {
+    rsaPrivateKeyPem = env.KOOGATE_RSA_PRIVATE_KEY.replace(/\\n/g, '\n');
+  } else if (nonEmpty(keyFile)) {
+    try {
+      rsaPrivateKeyPem = readFileSync(keyFile.trim(), 'utf8');
+    } catch (e) {
+      problems.push(`KOOGATE_RSA_PRIVATE_KEY_FILE cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}: ${keyFile})`);
+    }
+  } else {
+    problems.push('KOOGATE_RSA_PRIVATE_KEY or KOOGATE_RSA_PRIVATE_KEY_FILE is required: the merchant RSA private key that decrypts clientSecret.');
+  }
+  if (rsaPrivateKeyPem && !/-----BEGIN (RSA )?PRIVATE KEY-----/.test(rsaPrivateKeyPem)) {
+    problems.push('the RSA private key must be a PEM "PRIVATE KEY" (PKCS#8) or "RSA PRIVATE KEY" (PKCS#1)');
+  }
+
+  const oaep = read('KOOGATE_OAEP_VARIANT') ?? 'auto';
+  if (!['auto', 'sha256-mgf1sha1', 'sha1', 'sha256'].includes(oaep)) {
+    problems.push(`KOOGATE_OAEP_VARIANT must be auto, sha256-mgf1sha1, sha1 or sha256 (got "${oaep}")`);
+  }
+
+  const sessionSecrets = splitList(read('KOOGATE_SESSION_SECRET'));
+  if (sessionSecrets.some((s) => s.length < 32)) problems.push('KOOGATE_SESSION_SECRET: each secret must be at least 32 characters');
+  const encryptionSecrets = splitList(read('KOOGATE_ENCRYPTION_KEYS'));
+  if (encryptionSecrets.some((s) => s.length < 32)) problems.push('KOOGATE_ENCRYPTION_KEYS: each key must be at least 32 characters');
+
+  const redisUrl = read('REDIS_URL');
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+
+  const secureRaw = (read('KOOGATE_COOKIE_SECURE') ?? 'auto').toLowerCase();
+  let cookieSecure = publicUrl.protocol === 'https:';
+  if (secureRaw !== 'auto') cookieSecure = bool('KOOGATE_COOKIE_SECURE');
+
+  const trustRaw = read('KOOGATE_TRUST_PROXY') ?? 'false';
+  const trustProxy: boolean | number | string =
+    trustRaw === 'true' ? true : trustRaw === 'false' ? false : /^\d+$/.test(trustRaw) ? Number(trustRaw) : trustRaw;
+
+  const logLevel = (read('KOOGATE_LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) problems.push(`KOOGATE_LOG_LEVEL must be debug, info, warn or error`);
+
+  const publicPaths = splitList(read('KOOGATE_PUBLIC_PATHS'));
+  for (const p of publicPaths) if (!p.startsWith('/')) problems.push(`KOOGATE_PUBLIC_PATHS: "${p}" must start with /`);
+
+  const config: Config = {
+    port,
+    host,
+    publicUrl,
+    upstreamUrl,
+    appId,
+    loginUrl,
+    kitAccessKey,
+    rsaPrivateKeyPem,
+    oaepVariant: oaep as OaepSetting,
+    sessionSecrets,
+    encryptionSecrets: encryptionSecrets.length > 0 ? encryptionSecrets : sessionSecrets,
+    redisUrl,
+    cookieName: read('KOOGATE_COOKIE_NAME') ?? 'koogate.sid',
+    cookieSecure,
+    trustProxy,
+    renewSkewSeconds: int('KOOGATE_RENEW_SKEW_SECONDS', 0, 3600),
+    marketplaceTimeoutMs: int('KOOGATE_MARKETPLACE_TIMEOUT_MS', 100, 60000),
+    allowHttpMarketplace: bool('KOOGATE_ALLOW_HTTP_MARKETPLACE'),
+    kitWindowSeconds: int('KOOGATE_KIT_WINDOW_SECONDS', 1, 3600),
+    publicPaths,
+    sessionAbsoluteSeconds: int('KOOGATE_SESSION_MAX_AGE_SECONDS', 60, 366 * 24 * 3600),
+    seedFile: read('KOOGATE_SEED_FILE'),
+    logLevel,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function splitList(v: string | undefined): string[] {
+  return (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}

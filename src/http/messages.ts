@@ -1,0 +1,101 @@
+import type { Request } from 'express';
+import type { ErrorCode } from '../errors';
+
+export type Lang = 'zh' | 'en';
+
+/** Picks Chinese or English from Accept-Language (the marketplace's users are mostly Chinese-speaking). */
+export function pickLang(req: Pick<Request, 'headers'>): Lang {
+  const al = String(req.headers['accept-language'] ?? '').toLowerCase();
+  if (!al) return 'zh';
+  const zh = al.indexOf('zh');
+  const en = al.indexOf('en');
+  if (zh === -1) return en === -1 ? 'zh' : 'en';
+  return en !== -1 && en < zh ? 'en' : 'zh';
+}
+
+interface Text {
+  title: string;
+  message: string;
+}
+
+export const ERROR_TEXT: Record<ErrorCode, Record<Lang, Text>> = {
+  KOOGATE_TENANT_UNKNOWN: {
+    en: { title: 'Organisation not set up', message: 'Your organisation is not set up to use this application yet. Ask your administrator to bind it in KooGallery, then try again.' },
+    zh: { title: '企业尚未开通', message: '您所在的企业尚未开通此应用。请联系企业管理员在云商店完成绑定后重试。' },
+  },
+  KOOGATE_APP_CREDENTIALS_MISSING: {
+    en: { title: 'Application not set up', message: 'This application has no sign-in credentials for your organisation yet. Ask your administrator, then try again.' },
+    zh: { title: '应用尚未配置', message: '此应用尚未收到您所在企业的登录凭证。请联系企业管理员后重试。' },
+  },
+  KOOGATE_CALLBACK_INVALID: {
+    en: { title: 'Sign-in could not be completed', message: 'The sign-in answer was incomplete. Please sign in again.' },
+    zh: { title: '登录未完成', message: '登录返回的信息不完整，请重新登录。' },
+  },
+  KOOGATE_GRANT_INVALID: {
+    en: { title: 'Sign-in expired', message: 'The sign-in has expired or was already used. Please sign in again.' },
+    zh: { title: '登录已失效', message: '登录凭证已过期或已被使用，请重新登录。' },
+  },
+  KOOGATE_CLIENT_REJECTED: {
+    en: { title: 'Sign-in refused by the marketplace', message: 'The marketplace did not accept this application’s credentials. The operator has been told; please try again later.' },
+    zh: { title: '云商店拒绝了登录请求', message: '云商店未接受此应用的凭证。请稍后重试，或联系应用运营方。' },
+  },
+  KOOGATE_MARKETPLACE_UNAVAILABLE: {
+    en: { title: 'Marketplace unavailable', message: 'The marketplace could not be reached. Please try again in a moment.' },
+    zh: { title: '云商店暂时无法访问', message: '暂时无法连接云商店，请稍后重试。' },
+  },
+  KOOGATE_USERINFO_INVALID: {
+    en: { title: 'User information unavailable', message: 'The marketplace returned no usable user information. Please sign in again.' },
+    zh: { title: '无法获取用户信息', message: '云商店未返回可用的用户信息，请重新登录。' },
+  },
+  KOOGATE_SESSION_EXPIRED: {
+    en: { title: 'Session ended', message: 'Your session has ended. Please sign in again.' },
+    zh: { title: '会话已结束', message: '您的会话已结束，请重新登录。' },
+  },
+  KOOGATE_STORE_UNAVAILABLE: {
+    en: { title: 'Temporarily unavailable', message: 'The service is temporarily unavailable. Please try again in a moment.' },
+    zh: { title: '服务暂时不可用', message: '服务暂时不可用，请稍后重试。' },
+  },
+  KOOGATE_UPSTREAM_UNAVAILABLE: {
+    en: { title: 'Application unavailable', message: 'The application is not answering right now. Please try again in a moment.' },
+    zh: { title: '应用暂时无法访问', message: '应用暂时没有响应，请稍后重试。' },
+  },
+  KOOGATE_NOT_FOUND: {
+    en: { title: 'Not found', message: 'There is no such page.' },
+    zh: { title: '页面不存在', message: '您访问的页面不存在。' },
+  },
+  KOOGATE_FORBIDDEN: {
+    en: { title: 'Not allowed', message: 'This request is not allowed.' },
+    zh: { title: '操作不被允许', message: '此请求不被允许。' },
+  },
+  KOOGATE_INTERNAL: {
+    en: { title: 'Something went wrong', message: 'An unexpected error occurred. Please try again.' },
+    zh: { title: '出现错误', message: '发生了意外错误，请重试。' },
+  },
+};
+
+export const UI_TEXT: Record<Lang, Record<string, string>> = {
+  en: {
+    signIn: 'Sign in again',
+    home: 'Back to the application',
+    codeLabel: 'Error code',
+    requestIdLabel: 'Request',
+    logoutTitle: 'Sign out?',
+    logoutMessage: 'You will be signed out of this application and of the marketplace.',
+    logoutConfirm: 'Sign out',
+    cancel: 'Cancel',
+    loggedOutTitle: 'You are signed out',
+    loggedOutMessage: 'Your session has ended here and at the marketplace.',
+  },
+  zh: {
+    signIn: '重新登录',
+    home: '返回应用',
+    codeLabel: '错误码',
+    requestIdLabel: '请求',
+    logoutTitle: '确认退出登录？',
+    logoutMessage: '您将退出此应用以及云商店的登录。',
+    logoutConfirm: '退出登录',
+    cancel: '取消',
+    loggedOutTitle: '您已退出登录',
+    loggedOutMessage: '您在此应用和云商店的会话均已结束。',
+  },
+};

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import type { ChangeOutcome, Directory } from '../directory/directory';
+import { flagOf, id, optionalText, testFlag, timeStamp } from './fields';
+
+export const tenantSyncSchema = (allowHttp: boolean) =>
+  z
+    .object({
+      instanceId: optionalText(64),
+      orderId: optionalText(64),
+      tenantId: id(),
+      tenantCode: optionalText(128),
+      name: optionalText(256),
+      domainName: optionalText(512),
+      flag: flagOf([0, 1, 2] as const),
+      testFlag,
+      timeStamp,
+    })
+    .superRefine((b, ctx) => {
+      if (b.flag === 0) return;
+      if (!b.domainName) {
+        ctx.addIssue({ code: 'custom', path: ['domainName'], message: 'is required when adding or modifying a tenant' });
+        return;
+      }
+      let u: URL | undefined;
+      try {
+        u = new URL(b.domainName);
+      } catch {
+        /* reported below */
+      }
+      const okScheme = u && (u.protocol === 'https:' || (allowHttp && u.protocol === 'http:'));
+      if (!u || !okScheme || u.search || u.hash || u.username) {
+        ctx.addIssue({ code: 'custom', path: ['domainName'], message: 'must be an https:// URL with no query' });
+      }
+    });
+
+export type TenantSync = z.infer<ReturnType<typeof tenantSyncSchema>>;
+
+export function applyTenantSync(dir: Directory, b: TenantSync): Promise<ChangeOutcome> {
+  return dir.applyTenant({
+    instanceId: b.instanceId,
+    tenantId: b.tenantId,
+    tenantCode: b.tenantCode,
+    name: b.name,
+    domainName: b.domainName,
+    flag: b.flag,
+    testFlag: b.testFlag,
+  });
+}

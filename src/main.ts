@@ -1,0 +1,53 @@
+import { ConfigError, isUnconfigured, loadConfig } from './config/config';
+import { createLogger } from './observability/logger';
+import { startKoogate } from './server';
+
+/**
+ * `npm start`: with no configuration outside production, the built-in demo (stand-in marketplace, demo
+ * app and koogate); otherwise koogate as the environment configures it.
+ */
+async function main(): Promise<void> {
+  const env = process.env;
+  const demo = isUnconfigured(env) && env.NODE_ENV !== 'production';
+  const log = createLogger((env.KOOGATE_LOG_LEVEL as 'info' | undefined) ?? 'info');
+  let close: () => Promise<void>;
+  if (demo) {
+    // Loaded only here: production code never imports the sandbox.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startStack } = require('./sandbox/stack') as typeof import('./sandbox/stack');
+    const port = Number(env.PORT ?? 8080);
+    const stack = await startStack({ log, port, redisUrl: env.REDIS_URL });
+    await stack.syncTenants();
+    process.stdout.write(
+      `\n  koogate demo is running.\n\n  Open ${stack.url}/ in a browser.\n\n` +
+        `  Stand-in marketplace: ${stack.sandbox.url}   Demo app (behind koogate): ${stack.app.url}\n` +
+        `  This is the built-in demo; set the variables in README.md (or NODE_ENV=production) to run for real.\n\n`,
+    );
+    close = stack.close;
+  } else {
+    const config = loadConfig(env);
+    const koogate = await startKoogate(config, createLogger(config.logLevel));
+    close = koogate.close;
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`${e.message}\n\nSee README.md, "Configuration", for every setting.\n`);
+  } else {
+    process.stderr.write(`koogate failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+  process.exit(1);
+});

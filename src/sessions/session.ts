@@ -1,0 +1,50 @@
+import { RedisStore as ConnectRedisStore } from 'connect-redis';
+import session from 'express-session';
+import type { RequestHandler } from 'express';
+import type Redis from 'ioredis';
+import type { MarketplaceUser } from '../marketplace/oauth';
+
+/** What a logged-in session holds. Tokens are not here: they live in the grant record (tokens/grant-store.ts). */
+export interface SessionAuth {
+  user: MarketplaceUser;
+  grantId: string;
+  loginAt: number;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    auth?: SessionAuth;
+  }
+}
+
+export interface SessionOptions {
+  secrets: string[];
+  cookieName: string;
+  secure: boolean;
+  maxAgeMs: number;
+  redis?: Redis;
+}
+
+export interface SessionLayer {
+  middleware: RequestHandler;
+  store: session.Store;
+}
+
+export function createSessionLayer(opts: SessionOptions): SessionLayer {
+  const store: session.Store = opts.redis
+    ? // Touching on every request would write to Redis for every proxied call; the lifetime is absolute.
+      new ConnectRedisStore({ client: opts.redis, prefix: 'koogate:sess:', disableTouch: true })
+    : new session.MemoryStore();
+  const middleware = session({
+    name: opts.cookieName,
+    secret: opts.secrets,
+    store,
+    resave: false,
+    saveUninitialized: false,
+    rolling: false,
+    unset: 'destroy',
+    proxy: undefined,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: opts.secure, maxAge: opts.maxAgeMs, path: '/' },
+  });
+  return { middleware, store };
+}

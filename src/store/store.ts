@@ -1,0 +1,33 @@
+/**
+ * The one storage contract of koogate (directory, nonces, token records). Redis and memory implement it;
+ * test/integration/store-conformance.test.ts runs the same suite against both.
+ */
+export type WriteOp =
+  | { op: 'set'; key: string; value: string; ttlMs?: number }
+  | { op: 'del'; key: string }
+  | { op: 'sadd'; key: string; member: string }
+  | { op: 'srem'; key: string; member: string };
+
+export interface KeyValueStore {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | null>;
+  mget(keys: string[]): Promise<(string | null)[]>;
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Sets only when the key does not exist; true when it was set. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Replaces the value only while it still equals `expected` (null: key absent); true when replaced. */
+  compareAndSet(key: string, expected: string | null, next: string, ttlMs?: number): Promise<boolean>;
+  del(...keys: string[]): Promise<void>;
+  sMembers(key: string): Promise<string[]>;
+  /** Applies every op or none (Redis MULTI/EXEC; memory: synchronously). */
+  atomic(ops: WriteOp[]): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
