@@ -1,0 +1,124 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { loadConfig } from '../config/config';
+import { loadPublicKey } from '../crypto/rsa-oaep';
+import { kitTimeStamp, sendKitCall } from '../kit/client';
+import type { Logger } from '../observability/logger';
+import { startKoogate, type Koogate } from '../server';
+import { startDemoApp, type DemoApp } from './demo-app';
+import { startSandbox, type Sandbox, type SandboxTenant } from './marketplace';
+
+export const DEMO_APP_ID = 'demo-app-0001';
+
+export interface StackOptions {
+  log: Logger;
+  /** koogate's port; 0 picks a free one. */
+  port?: number;
+  /** The host name browsers use for koogate; the sandbox is reached as 127.0.0.1 so their cookies never mix. */
+  publicHost?: string;
+  redisUrl?: string;
+  /** Further koogate settings (environment variable names), e.g. KOOGATE_RENEW_SKEW_SECONDS. */
+  env?: Record<string, string>;
+  /** Reuse a running sandbox (several koogate replicas in front of one marketplace). */
+  sandbox?: Sandbox;
+  /** Reuse keys and secrets of another replica. */
+  secrets?: StackSecrets;
+  tenants?: SandboxTenant[];
+}
+
+export interface StackSecrets {
+  accessKey: string;
+  sessionSecret: string;
+  privateKeyPem: string;
+  publicKeyPem: string;
+}
+
+export interface Stack {
+  koogate: Koogate;
+  sandbox: Sandbox;
+  app: DemoApp;
+  /** The URL a browser opens. */
+  url: string;
+  secrets: StackSecrets;
+  /** Pushes tenantSync + applicationSync for every sandbox tenant to koogate, as KooGallery would. */
+  syncTenants(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function newSecrets(): StackSecrets {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+  return {
+    accessKey: `demo-${randomBytes(16).toString('hex')}`,
+    sessionSecret: randomBytes(32).toString('hex'),
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+/**
+ * koogate in front of the demo app, logging in through the stand-in marketplace: the built-in demo of
+ * `npm start`, and the stack the integration and browser tests run. The sandbox learns tenants the real
+ * way: by signed kit-sync calls with an RSA-OAEP encrypted client secret.
+ */
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const secrets = opts.secrets ?? newSecrets();
+  const ownSandbox = !opts.sandbox;
+  const sandbox = opts.sandbox ?? (await startSandbox({ tenants: opts.tenants }));
+  const app = await startDemoApp({});
+  const publicHost = opts.publicHost ?? 'localhost';
+  const env: Record<string, string> = {
+    PORT: String(opts.port ?? 0),
+    KOOGATE_HOST: '127.0.0.1',
+    KOOGATE_PUBLIC_URL: `http://${publicHost}:${opts.port ?? 0}`,
+    KOOGATE_UPSTREAM_URL: app.url,
+    KOOGATE_APP_ID: DEMO_APP_ID,
+    KOOGATE_LOGIN_URL: sandbox.loginUrlTemplate,
+    KOOGATE_KIT_ACCESS_KEY: secrets.accessKey,
+    KOOGATE_RSA_PRIVATE_KEY: secrets.privateKeyPem,
+    KOOGATE_SESSION_SECRET: secrets.sessionSecret,
+    KOOGATE_ALLOW_HTTP_MARKETPLACE: 'true',
+    KOOGATE_PUBLIC_PATHS: '/,/favicon.ico',
+    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+    ...opts.env,
+  };
+  let koogate: Koogate;
+  if (opts.port === undefined || opts.port === 0) {
+    // The public URL names the port, which is known only once koogate listens: bind first, then restart on it.
+    const probe = await startKoogate(loadConfig({ ...env }), opts.log.child({ probe: true }));
+    const port = new URL(probe.url).port;
+    await probe.close();
+    env.PORT = port;
+    env.KOOGATE_PUBLIC_URL = `http://${publicHost}:${port}`;
+  }
+  koogate = await startKoogate(loadConfig(env), opts.log);
+  const url = env.KOOGATE_PUBLIC_URL!;
+  sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `${url}/_koogate/callback` });
+  const publicKey = loadPublicKey(secrets.publicKeyPem);
+
+  const stack: Stack = {
+    koogate,
+    sandbox,
+    app,
+    url,
+    secrets,
+    async syncTenants() {
+      for (const t of sandbox.tenants) {
+        const common = { instanceId: `inst-${t.tenantId}`, tenantId: t.tenantId, testFlag: 1, timeStamp: kitTimeStamp(Date.now()) };
+        const calls = [
+          { iface: 'tenantSync' as const, body: { ...common, orderId: `order-${t.tenantId}`, tenantCode: t.tenantCode, name: t.name, domainName: sandbox.domainOf(t.tenantId), flag: 1 } },
+          { iface: 'applicationSync' as const, body: { ...common, appId: DEMO_APP_ID, clientId: t.clientId, clientSecret: t.clientSecret, flag: 1 } },
+        ];
+        for (const c of calls) {
+          const res = await sendKitCall({ baseUrl: koogate.url, iface: c.iface, accessKey: secrets.accessKey, body: c.body, publicKey });
+          const answer = res.body as { resultCode?: string; resultMsg?: string } | undefined;
+          if (answer?.resultCode !== '000000') throw new Error(`${c.iface} for ${t.tenantId} failed: ${res.text}`);
+        }
+      }
+    },
+    async close() {
+      await koogate.close();
+      await app.close();
+      if (ownSandbox) await sandbox.close();
+    },
+  };
+  return stack;
+}
