@@ -15,6 +15,7 @@ import { MarketplaceOAuth } from './marketplace/oauth';
 import type { Logger } from './observability/logger';
 import { createUpstreamProxy } from './proxy/proxy';
 import { createSessionLayer } from './sessions/session';
+import { SessionService } from './sessions/session-service';
 import { MemoryStore } from './store/memory';
 import { createRedisClient, RedisStore } from './store/redis';
 import type { KeyValueStore } from './store/store';
@@ -27,6 +28,7 @@ export interface Koogate {
   server: Server;
   store: KeyValueStore;
   directory: Directory;
+  sessions: SessionService;
   close(): Promise<void>;
 }
 
@@ -34,8 +36,8 @@ export interface Koogate {
 export async function startKoogate(config: Config, log: Logger): Promise<Koogate> {
   let store: KeyValueStore;
   let redis: ReturnType<typeof createRedisClient> | undefined;
-  if (config.redisUrl) {
-    redis = createRedisClient(config.redisUrl, log.child({ component: 'redis' }));
+  if (config.redis) {
+    redis = createRedisClient(config.redis, log.child({ component: 'redis' }));
     await redis.connect();
     store = new RedisStore(redis);
   } else {
@@ -51,10 +53,18 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
   }
   const oauth = new MarketplaceOAuth({ timeoutMs: config.marketplaceTimeoutMs, allowHttp: config.allowHttpMarketplace, log });
   const maxAgeMs = config.sessionAbsoluteSeconds * 1000;
-  const grants = new GrantStore(store, sealer, maxAgeMs);
-  const renewal = new TokenRenewal(grants, directory, oauth, { appId: config.appId, skewMs: config.renewSkewSeconds * 1000, log });
+  const grants = new GrantStore(store, sealer, { absoluteMs: maxAgeMs, refreshTokenMs: config.refreshTokenLifetimeSeconds * 1000 });
+  const renewal = new TokenRenewal(grants, directory, oauth, store, {
+    appId: config.appId,
+    skewMs: config.renewSkewSeconds * 1000,
+    lockLeaseMs: config.renewLockLeaseMs,
+    // A waiting replica gives up on another's renewal after what that renewal may take at most.
+    waitMs: config.marketplaceTimeoutMs + 2 * config.renewLockLeaseMs,
+    log,
+  });
   const views = new Views(findViewsDir());
   const session = createSessionLayer({ secrets: config.sessionSecrets, cookieName: config.cookieName, secure: config.cookieSecure, maxAgeMs, redis });
+  const sessions = new SessionService(store, session.store, grants, { idleMs: config.sessionIdleSeconds * 1000, absoluteMs: maxAgeMs }, log);
   const variants: readonly OaepVariant[] = config.oaepVariant === 'auto' ? OAEP_VARIANTS : [config.oaepVariant];
   const kit = kitRouter({
     verifier: new KitV2Verifier({ accessKey: config.kitAccessKey, windowMs: config.kitWindowSeconds * 1000, store }),
@@ -77,6 +87,7 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
     directory,
     oauth,
     grants,
+    sessions,
     tx: new TransactionCookie(config.sessionSecrets, config.cookieSecure),
     views,
     log,
@@ -100,6 +111,7 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
     server,
     store,
     directory,
+    sessions,
     async close() {
       await new Promise<void>((ok) => {
         server.close(() => ok());

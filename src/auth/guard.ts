@@ -3,6 +3,7 @@ import { KoogateError } from '../errors';
 import { isPageNavigation, loginPath } from '../http/respond';
 import type { MarketplaceUser } from '../marketplace/oauth';
 import type { Logger } from '../observability/logger';
+import type { SessionService } from '../sessions/session-service';
 import type { TokenRenewal } from '../tokens/renewal';
 import { destroy } from './routes';
 
@@ -15,6 +16,7 @@ declare module 'express-serve-static-core' {
 
 export interface GuardDeps {
   renewal: TokenRenewal;
+  sessions: SessionService;
   isPublic(path: string): boolean;
   log: Logger;
 }
@@ -29,12 +31,18 @@ export function sessionGuard(d: GuardDeps): RequestHandler {
       const auth = req.session?.auth;
       if (auth) {
         try {
-          await d.renewal.fresh(auth.grantId);
+          const idle = d.sessions.idleEnded(auth);
+          if (idle) throw new KoogateError('KOOGATE_SESSION_EXPIRED', 'Session ended.', { reason: idle });
+          const grant = await d.renewal.fresh(auth.grantId);
+          const over = d.sessions.lifetimeEnded(grant);
+          if (over) throw new KoogateError('KOOGATE_SESSION_EXPIRED', 'Session ended.', { reason: over });
+          d.sessions.touch(req, grant);
           req.koogateUser = auth.user;
           return next();
         } catch (e) {
           if (!(e instanceof KoogateError) || e.code !== 'KOOGATE_SESSION_EXPIRED') throw e;
           d.log.info('session ended', { tenantId: auth.user.tenantId, userName: auth.user.userName, reason: e.detail.reason });
+          await d.sessions.release(req.sessionID, auth);
           await destroy(req);
         }
       }

@@ -5,6 +5,7 @@ import { pickLang, UI_TEXT } from '../http/messages';
 import type { Views } from '../http/views';
 import { logoutUrl, type MarketplaceOAuth } from '../marketplace/oauth';
 import type { Logger } from '../observability/logger';
+import type { SessionService } from '../sessions/session-service';
 import type { GrantStore } from '../tokens/grant-store';
 import { safeReturnTo } from './return-to';
 import type { TransactionCookie } from './transaction';
@@ -18,6 +19,7 @@ export interface AuthRoutesDeps {
   directory: Directory;
   oauth: MarketplaceOAuth;
   grants: GrantStore;
+  sessions: SessionService;
   tx: TransactionCookie;
   views: Views;
   log: Logger;
@@ -64,7 +66,7 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       const user = await d.oauth.userinfo(tenant, cred, tokens.accessToken);
       const grant = await d.grants.create(tenantId, tokens);
       await regenerate(req);
-      req.session.auth = { user, grantId: grant.id, loginAt: Date.now() };
+      await d.sessions.start(req, user, grant);
       await save(req);
       log.info('login', { tenantId, userName: user.userName, bounced: Boolean(tx.bounced) });
       res.redirect(302, tx.returnTo);
@@ -92,7 +94,7 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       let target = loggedOutUrl;
       if (auth) {
         const tenant = await d.directory.getTenant(auth.user.tenantId);
-        await d.grants.delete(auth.grantId);
+        await d.sessions.release(req.sessionID, auth);
         await destroy(req);
         if (tenant) target = logoutUrl(tenant.domainName, loggedOutUrl);
         log.info('logout', { tenantId: auth.user.tenantId, userName: auth.user.userName });

@@ -7,6 +7,17 @@ export type OaepSetting = 'auto' | 'sha256-mgf1sha1' | 'sha1' | 'sha256';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** One validated configuration object; nothing else in koogate reads the environment. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** Where the shared store lives: one server, a Sentinel-managed primary, or a Cluster. */
+export type RedisSettings =
+  | { mode: 'single'; url: string }
+  | { mode: 'sentinel'; sentinels: RedisNode[]; masterName: string; username?: string; password?: string; sentinelPassword?: string; tls: boolean }
+  | { mode: 'cluster'; nodes: RedisNode[]; username?: string; password?: string; tls: boolean };
+
 export interface Config {
   port: number;
   host: string;
@@ -19,7 +30,7 @@ export interface Config {
   oaepVariant: OaepSetting;
   sessionSecrets: string[];
   encryptionSecrets: string[];
-  redisUrl?: string;
+  redis?: RedisSettings;
   cookieName: string;
   cookieSecure: boolean;
   trustProxy: boolean | number | string;
@@ -29,6 +40,9 @@ export interface Config {
   kitWindowSeconds: number;
   publicPaths: string[];
   sessionAbsoluteSeconds: number;
+  sessionIdleSeconds: number;
+  refreshTokenLifetimeSeconds: number;
+  renewLockLeaseMs: number;
   seedFile?: string;
   logLevel: LogLevel;
 }
@@ -58,6 +72,13 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'KOOGATE_SESSION_SECRET', required: true, meaning: 'Secret that signs session cookies; comma-separated list to rotate (first signs, all verify). At least 32 characters.' },
   { env: 'KOOGATE_ENCRYPTION_KEYS', meaning: 'Secrets for encryption at rest (client secrets, tokens); comma-separated, first encrypts, all decrypt. Default: derived from KOOGATE_SESSION_SECRET.' },
   { env: 'REDIS_URL', meaning: 'redis:// or rediss:// URL of the shared store. Absent: in-memory store (one process only; sessions and synced tenants are lost on restart).' },
+  { env: 'REDIS_SENTINELS', meaning: 'Instead of REDIS_URL: comma-separated host:port of Redis Sentinels; koogate follows the primary they name.' },
+  { env: 'REDIS_SENTINEL_MASTER', default: 'mymaster', meaning: 'With REDIS_SENTINELS: the monitored primary\'s name.' },
+  { env: 'REDIS_SENTINEL_PASSWORD', meaning: 'With REDIS_SENTINELS: password of the Sentinels themselves, when they require one.' },
+  { env: 'REDIS_CLUSTER_NODES', meaning: 'Instead of REDIS_URL: comma-separated host:port of some Redis Cluster nodes (the rest are discovered).' },
+  { env: 'REDIS_USERNAME', meaning: 'With REDIS_SENTINELS or REDIS_CLUSTER_NODES: ACL user name (with REDIS_URL put it in the URL).' },
+  { env: 'REDIS_PASSWORD', meaning: 'With REDIS_SENTINELS or REDIS_CLUSTER_NODES: password of the Redis servers (with REDIS_URL put it in the URL).' },
+  { env: 'REDIS_TLS', default: 'false', meaning: 'With REDIS_SENTINELS or REDIS_CLUSTER_NODES: connect with TLS (with REDIS_URL use rediss://).' },
   { env: 'KOOGATE_COOKIE_NAME', default: 'koogate.sid', meaning: 'Name of the session cookie.' },
   { env: 'KOOGATE_COOKIE_SECURE', default: 'auto', meaning: 'Mark cookies Secure: auto (when KOOGATE_PUBLIC_URL is https), true or false.' },
   { env: 'KOOGATE_TRUST_PROXY', default: 'false', meaning: "Express 'trust proxy' value when koogate runs behind a load balancer or TLS terminator (true, a hop count, or addresses)." },
@@ -66,7 +87,10 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'KOOGATE_ALLOW_HTTP_MARKETPLACE', default: 'false', meaning: 'Allow tenants whose identity domain is plain http:// (only for local stand-ins and tests).' },
   { env: 'KOOGATE_KIT_WINDOW_SECONDS', default: '60', meaning: 'Accepted clock difference of kit-sync x-timestamp; nonces are remembered this long.' },
   { env: 'KOOGATE_PUBLIC_PATHS', default: '', meaning: 'Comma-separated paths served without login (`/health` exact, `/static/*` prefix). Identity headers are still stripped, and set when a session exists.' },
-  { env: 'KOOGATE_SESSION_MAX_AGE_SECONDS', default: '2592000', meaning: 'Absolute session lifetime (default 30 days, the refresh token lifetime).' },
+  { env: 'KOOGATE_SESSION_MAX_AGE_SECONDS', default: '2592000', meaning: 'Absolute session lifetime from login (30 days). A session also ends when its refresh token can no longer renew.' },
+  { env: 'KOOGATE_SESSION_IDLE_SECONDS', default: '28800', meaning: 'A session unused this long ends (8 hours). The cookie and the Redis TTL follow it.' },
+  { env: 'KOOGATE_REFRESH_TOKEN_LIFETIME_SECONDS', default: '2592000', meaning: 'Refresh token lifetime assumed when the token answer carries no refresh_expires_in (30 days, as documented).' },
+  { env: 'KOOGATE_RENEW_LOCK_LEASE_MS', default: '5000', meaning: 'Initial lease of the cross-replica renewal lock; extended while the refresh grant is in flight.' },
   { env: 'KOOGATE_SEED_FILE', meaning: 'JSON file of tenants and app credentials loaded at start (development and tests; production data arrives by kit sync).' },
   { env: 'KOOGATE_LOG_LEVEL', default: 'info', meaning: 'debug, info, warn or error. Logs are JSON lines on stdout.' },
 ];
@@ -163,8 +187,7 @@ export function loadConfig(env: Env): Config {
   const encryptionSecrets = splitList(read('KOOGATE_ENCRYPTION_KEYS'));
   if (encryptionSecrets.some((s) => s.length < 32)) problems.push('KOOGATE_ENCRYPTION_KEYS: each key must be at least 32 characters');
 
-  const redisUrl = read('REDIS_URL');
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push('REDIS_URL must start with redis:// or rediss://');
+  const redis = readRedis(read, bool, problems);
 
   const secureRaw = (read('KOOGATE_COOKIE_SECURE') ?? 'auto').toLowerCase();
   let cookieSecure = publicUrl.protocol === 'https:';
@@ -192,7 +215,7 @@ export function loadConfig(env: Env): Config {
     oaepVariant: oaep as OaepSetting,
     sessionSecrets,
     encryptionSecrets: encryptionSecrets.length > 0 ? encryptionSecrets : sessionSecrets,
-    redisUrl,
+    redis,
     cookieName: read('KOOGATE_COOKIE_NAME') ?? 'koogate.sid',
     cookieSecure,
     trustProxy,
@@ -202,11 +225,44 @@ export function loadConfig(env: Env): Config {
     kitWindowSeconds: int('KOOGATE_KIT_WINDOW_SECONDS', 1, 3600),
     publicPaths,
     sessionAbsoluteSeconds: int('KOOGATE_SESSION_MAX_AGE_SECONDS', 60, 366 * 24 * 3600),
+    sessionIdleSeconds: int('KOOGATE_SESSION_IDLE_SECONDS', 60, 366 * 24 * 3600),
+    refreshTokenLifetimeSeconds: int('KOOGATE_REFRESH_TOKEN_LIFETIME_SECONDS', 60, 366 * 24 * 3600),
+    renewLockLeaseMs: int('KOOGATE_RENEW_LOCK_LEASE_MS', 100, 60000),
     seedFile: read('KOOGATE_SEED_FILE'),
     logLevel,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function readRedis(read: (n: string) => string | undefined, bool: (n: string) => boolean, problems: string[]): RedisSettings | undefined {
+  const url = read('REDIS_URL');
+  const sentinels = splitList(read('REDIS_SENTINELS'));
+  const cluster = splitList(read('REDIS_CLUSTER_NODES'));
+  const chosen = [url ? 'REDIS_URL' : '', sentinels.length ? 'REDIS_SENTINELS' : '', cluster.length ? 'REDIS_CLUSTER_NODES' : ''].filter(Boolean);
+  if (chosen.length > 1) {
+    problems.push(`set only one of ${chosen.join(', ')}`);
+    return undefined;
+  }
+  const nodes = (name: string, list: string[]): RedisNode[] =>
+    list.map((hp) => {
+      const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(hp);
+      if (!m) {
+        problems.push(`${name}: "${hp}" must be host:port`);
+        return { host: '', port: 0 };
+      }
+      return { host: m[1]!, port: Number(m[2]) };
+    });
+  const auth = { username: read('REDIS_USERNAME'), password: read('REDIS_PASSWORD') };
+  if (url) {
+    if (!/^rediss?:\/\//.test(url)) problems.push('REDIS_URL must start with redis:// or rediss://');
+    return { mode: 'single', url };
+  }
+  if (sentinels.length) {
+    return { mode: 'sentinel', sentinels: nodes('REDIS_SENTINELS', sentinels), masterName: read('REDIS_SENTINEL_MASTER') ?? 'mymaster', sentinelPassword: read('REDIS_SENTINEL_PASSWORD'), tls: bool('REDIS_TLS'), ...auth };
+  }
+  if (cluster.length) return { mode: 'cluster', nodes: nodes('REDIS_CLUSTER_NODES', cluster), tls: bool('REDIS_TLS'), ...auth };
+  return undefined;
 }
 
 function splitList(v: string | undefined): string[] {

@@ -60,7 +60,7 @@ export function createApp(d: AppDeps): Express {
   app.use('/_koogate', (req, _res, next) => next(new KoogateError('KOOGATE_NOT_FOUND', 'Not found.', { path: req.path })));
 
   const isPublic = publicPathMatcher(d.publicPaths);
-  app.use(sessionGuard({ renewal: d.renewal, isPublic, log: d.log }));
+  app.use(sessionGuard({ renewal: d.renewal, sessions: d.sessions, isPublic, log: d.log }));
   app.use((req: Request, res: Response) => {
     stripIdentity(req.headers);
     stripCookies(req.headers, ownCookies);

@@ -17,6 +17,8 @@ export interface TokenSet {
   refreshToken?: string;
   /** Epoch ms when the access token expires, from `expires_in`. */
   expiresAt: number;
+  /** Epoch ms when the refresh token expires, when the answer says (`refresh_expires_in`). */
+  refreshExpiresAt?: number;
   scope?: string;
 }
 
@@ -120,10 +122,12 @@ export class MarketplaceOAuth {
 
   private toTokenSet(res: oidc.TokenEndpointResponse): TokenSet {
     const expiresIn = typeof res.expires_in === 'number' && res.expires_in > 0 ? res.expires_in : DEFAULT_EXPIRES_IN;
+    const refreshIn = Number(res.refresh_expires_in);
     return {
       accessToken: res.access_token,
       refreshToken: typeof res.refresh_token === 'string' ? res.refresh_token : undefined,
       expiresAt: this.now() + expiresIn * 1000,
+      refreshExpiresAt: Number.isFinite(refreshIn) && refreshIn > 0 ? this.now() + refreshIn * 1000 : undefined,
       scope: typeof res.scope === 'string' ? res.scope : undefined,
     };
   }

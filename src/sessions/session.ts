@@ -1,7 +1,7 @@
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import session from 'express-session';
 import type { RequestHandler } from 'express';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../store/redis';
 import type { MarketplaceUser } from '../marketplace/oauth';
 
 /** What a logged-in session holds. Tokens are not here: they live in the grant record (tokens/grant-store.ts). */
@@ -9,6 +9,8 @@ export interface SessionAuth {
   user: MarketplaceUser;
   grantId: string;
   loginAt: number;
+  /** Last time the idle window was extended (coarse: see SessionService.touch). */
+  lastSeen: number;
 }
 
 declare module 'express-session' {
@@ -22,7 +24,7 @@ export interface SessionOptions {
   cookieName: string;
   secure: boolean;
   maxAgeMs: number;
-  redis?: Redis;
+  redis?: RedisClient;
 }
 
 export interface SessionLayer {

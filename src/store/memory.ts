@@ -43,6 +43,11 @@ export class MemoryStore implements KeyValueStore {
         else this.data.set(op.key, { value: new Set([op.member]) });
         return;
       }
+      case 'expire': {
+        const e = this.live(op.key);
+        if (e) e.expiresAt = this.now() + op.ttlMs;
+        return;
+      }
       case 'srem': {
         const e = this.live(op.key);
         if (e && e.value instanceof Set) {
@@ -75,6 +80,17 @@ export class MemoryStore implements KeyValueStore {
   }
   async del(...keys: string[]) {
     for (const k of keys) this.data.delete(k);
+  }
+  async expireIfEquals(key: string, value: string, ttlMs: number) {
+    const e = this.live(key);
+    if (!e || e.value !== value) return false;
+    e.expiresAt = this.now() + ttlMs;
+    return true;
+  }
+  async delIfEquals(key: string, value: string) {
+    if (this.str(key) !== value) return false;
+    this.data.delete(key);
+    return true;
   }
   async sMembers(key: string) {
     const e = this.live(key);

@@ -1,4 +1,5 @@
-import Redis from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import type { RedisSettings } from '../config/config';
 import type { Logger } from '../observability/logger';
 import { StoreUnavailableError, type KeyValueStore, type WriteOp } from './store';
 
@@ -7,15 +8,41 @@ import { StoreUnavailableError, type KeyValueStore, type WriteOp } from './store
  * Here a command fails at once while disconnected (no offline queue) and after commandTimeout otherwise,
  * so koogate answers 503 quickly and serves again as soon as the reconnect succeeds.
  */
-export function createRedisClient(url: string, log: Logger): Redis {
-  const client = new Redis(url, {
+export type RedisClient = Redis | Cluster;
+
+export function createRedisClient(settings: RedisSettings | string, log: Logger): RedisClient {
+  const spec: RedisSettings = typeof settings === 'string' ? { mode: 'single', url: settings } : settings;
+  const common: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: 3000,
     connectTimeout: 5000,
     retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
+  };
+  let client: RedisClient;
+  if (spec.mode === 'single') {
+    client = new Redis(spec.url, common);
+  } else if (spec.mode === 'sentinel') {
+    client = new Redis({
+      ...common,
+      sentinels: spec.sentinels,
+      name: spec.masterName,
+      username: spec.username,
+      password: spec.password,
+      sentinelPassword: spec.sentinelPassword,
+      tls: spec.tls ? {} : undefined,
+      enableTLSForSentinelMode: spec.tls,
+      sentinelRetryStrategy: (times) => Math.min(times * 200, 2000),
+    });
+  } else {
+    client = new Cluster(spec.nodes, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
+      redisOptions: { ...common, lazyConnect: false, username: spec.username, password: spec.password, tls: spec.tls ? {} : undefined },
+    });
+  }
   let down = false;
   client.on('error', (err: Error) => {
     if (!down) log.error('redis connection error', { err: err.message });
@@ -28,6 +55,12 @@ export function createRedisClient(url: string, log: Logger): Redis {
   return client;
 }
 
+/**
+ * Multi-key operations (transactions, scripts) need their keys in one slot on a Cluster: a hash tag in
+ * the prefix puts every key of the store there. Sessions (connect-redis) are single-key and spread.
+ */
+export const storePrefix = (client: RedisClient) => (client instanceof Cluster ? 'koogate:{kg}:' : 'koogate:');
+
 const CAS_SCRIPT = `
 local cur = redis.call('GET', KEYS[1])
 if (cur == false and ARGV[1] == '') or (cur ~= false and ARGV[1] ~= '' and cur == string.sub(ARGV[1], 2)) then
@@ -36,12 +69,15 @@ if (cur == false and ARGV[1] == '') or (cur ~= false and ARGV[1] ~= '' and cur =
 end
 return 0`;
 
+const EXPIRE_IF_EQUALS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+const DEL_IF_EQUALS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
 
   constructor(
-    readonly client: Redis,
-    private readonly prefix = 'koogate:',
+    readonly client: RedisClient,
+    private readonly prefix = storePrefix(client),
   ) {}
 
   private k(key: string) {
@@ -84,6 +120,12 @@ export class RedisStore implements KeyValueStore {
       await this.client.del(...keys.map((k) => this.k(k)));
     });
   }
+  expireIfEquals(key: string, value: string, ttlMs: number) {
+    return this.run(async () => (await this.client.eval(EXPIRE_IF_EQUALS, 1, this.k(key), value, String(Math.max(1, Math.ceil(ttlMs))))) === 1);
+  }
+  delIfEquals(key: string, value: string) {
+    return this.run(async () => (await this.client.eval(DEL_IF_EQUALS, 1, this.k(key), value)) === 1);
+  }
   sMembers(key: string) {
     return this.run(() => this.client.smembers(this.k(key)));
   }
@@ -96,6 +138,7 @@ export class RedisStore implements KeyValueStore {
           else m.set(this.k(op.key), op.value, 'PX', Math.max(1, Math.ceil(op.ttlMs)));
         } else if (op.op === 'del') m.del(this.k(op.key));
         else if (op.op === 'sadd') m.sadd(this.k(op.key), op.member);
+        else if (op.op === 'expire') m.pexpire(this.k(op.key), Math.max(1, Math.ceil(op.ttlMs)));
         else m.srem(this.k(op.key), op.member);
       }
       const res = await m.exec();

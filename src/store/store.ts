@@ -6,7 +6,9 @@ export type WriteOp =
   | { op: 'set'; key: string; value: string; ttlMs?: number }
   | { op: 'del'; key: string }
   | { op: 'sadd'; key: string; member: string }
-  | { op: 'srem'; key: string; member: string };
+  | { op: 'srem'; key: string; member: string }
+  /** Sets a time to live on an existing key (sets, typically). */
+  | { op: 'expire'; key: string; ttlMs: number };
 
 export interface KeyValueStore {
   readonly kind: 'redis' | 'memory';
@@ -18,6 +20,10 @@ export interface KeyValueStore {
   /** Replaces the value only while it still equals `expected` (null: key absent); true when replaced. */
   compareAndSet(key: string, expected: string | null, next: string, ttlMs?: number): Promise<boolean>;
   del(...keys: string[]): Promise<void>;
+  /** Extends the time to live only while the key still holds `value` (a lock's lease); true when extended. */
+  expireIfEquals(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Deletes the key only while it still holds `value` (releasing one's own lock); true when deleted. */
+  delIfEquals(key: string, value: string): Promise<boolean>;
   sMembers(key: string): Promise<string[]>;
   /** Applies every op or none (Redis MULTI/EXEC; memory: synchronously). */
   atomic(ops: WriteOp[]): Promise<void>;

@@ -13,15 +13,12 @@ export interface Grant {
   version: number;
   accessToken: string;
   refreshToken?: string;
+  /** Epoch ms: access token expiry (from `expires_in`). */
   expiresAt: number;
-}
-
-interface StoredGrant {
-  tenantId: string;
-  version: number;
-  expiresAt: number;
-  /** Sealed JSON of { accessToken, refreshToken }. */
-  tokens: string;
+  /** Epoch ms: when the refresh token can no longer renew. */
+  refreshExpiresAt: number;
+  /** Epoch ms: login time, for the absolute session lifetime. */
+  createdAt: number;
 }
 
 export interface LoadedGrant {
@@ -30,56 +27,88 @@ export interface LoadedGrant {
   raw: string;
 }
 
+interface StoredGrant extends Omit<Grant, 'id' | 'accessToken' | 'refreshToken'> {
+  /** Sealed JSON of { accessToken, refreshToken }. */
+  tokens: string;
+}
+
+export interface GrantLifetimes {
+  /** Absolute session lifetime from login. */
+  absoluteMs: number;
+  /** Assumed refresh token lifetime when the marketplace does not say (30 days by its documents). */
+  refreshTokenMs: number;
+  now?: () => number;
+}
+
 const key = (id: string) => `grant:${id}`;
 
 export class GrantStore {
+  private readonly now: () => number;
+
   constructor(
     private readonly store: KeyValueStore,
     private readonly sealer: Sealer,
-    private readonly ttlMs: number,
-  ) {}
+    private readonly life: GrantLifetimes,
+  ) {
+    this.now = life.now ?? Date.now;
+  }
 
-  newId(): string {
-    return randomBytes(18).toString('base64url');
+  /** When the session of this grant must end at the latest: the refresh token's end, capped by the absolute lifetime. */
+  endsAt(g: Pick<Grant, 'createdAt' | 'refreshExpiresAt'>): number {
+    return Math.min(g.createdAt + this.life.absoluteMs, g.refreshExpiresAt);
   }
 
   async create(tenantId: string, tokens: TokenSet): Promise<Grant> {
-    const id = this.newId();
-    const grant: Grant = { id, tenantId, version: 1, ...pick(tokens) };
-    await this.store.set(key(id), this.serialise(grant), this.ttlMs);
+    const now = this.now();
+    const grant: Grant = {
+      id: randomBytes(18).toString('base64url'),
+      tenantId,
+      version: 1,
+      createdAt: now,
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken,
+      expiresAt: tokens.expiresAt,
+      refreshExpiresAt: tokens.refreshExpiresAt ?? (tokens.refreshToken ? now + this.life.refreshTokenMs : tokens.expiresAt),
+    };
+    await this.store.set(key(grant.id), this.serialise(grant), this.ttl(grant));
     return grant;
   }
 
   async load(id: string): Promise<LoadedGrant | null> {
     const raw = await this.store.get(key(id));
     if (!raw) return null;
-    const s = JSON.parse(raw) as StoredGrant;
-    const t = JSON.parse(this.sealer.open(s.tokens, key(id))) as { accessToken: string; refreshToken?: string };
-    return { raw, grant: { id, tenantId: s.tenantId, version: s.version, expiresAt: s.expiresAt, ...t } };
+    const { tokens, ...s } = JSON.parse(raw) as StoredGrant;
+    const t = JSON.parse(this.sealer.open(tokens, key(id))) as { accessToken: string; refreshToken?: string };
+    return { raw, grant: { id, ...s, ...t } };
   }
 
   /** Stores renewed tokens only if nobody changed the grant since `previous` was read. */
   async replace(previous: LoadedGrant, tokens: TokenSet): Promise<Grant | null> {
-    const next: Grant = { ...previous.grant, version: previous.grant.version + 1, ...pick(tokens) };
-    const ok = await this.store.compareAndSet(key(next.id), previous.raw, this.serialise(next), this.ttlMs);
+    const p = previous.grant;
+    const rotated = tokens.refreshToken !== undefined && tokens.refreshToken !== p.refreshToken;
+    const next: Grant = {
+      ...p,
+      version: p.version + 1,
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken ?? p.refreshToken,
+      expiresAt: tokens.expiresAt,
+      refreshExpiresAt: tokens.refreshExpiresAt ?? (rotated ? this.now() + this.life.refreshTokenMs : p.refreshExpiresAt),
+    };
+    const ok = await this.store.compareAndSet(key(next.id), previous.raw, this.serialise(next), this.ttl(next));
     return ok ? next : null;
   }
 
-  async delete(id: string): Promise<void> {
-    await this.store.del(key(id));
+  async delete(...ids: string[]): Promise<void> {
+    await this.store.del(...ids.map(key));
+  }
+
+  private ttl(g: Grant): number {
+    return Math.max(1000, this.endsAt(g) - this.now());
   }
 
   private serialise(g: Grant): string {
-    const stored: StoredGrant = {
-      tenantId: g.tenantId,
-      version: g.version,
-      expiresAt: g.expiresAt,
-      tokens: this.sealer.seal(JSON.stringify({ accessToken: g.accessToken, refreshToken: g.refreshToken }), key(g.id)),
-    };
+    const { id, accessToken, refreshToken, ...rest } = g;
+    const stored: StoredGrant = { ...rest, tokens: this.sealer.seal(JSON.stringify({ accessToken, refreshToken }), key(id)) };
     return JSON.stringify(stored);
   }
-}
-
-function pick(t: TokenSet) {
-  return { accessToken: t.accessToken, refreshToken: t.refreshToken, expiresAt: t.expiresAt };
 }

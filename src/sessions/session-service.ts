@@ -1,0 +1,138 @@
+import type { Request } from 'express';
+import type session from 'express-session';
+import type { MarketplaceUser } from '../marketplace/oauth';
+import type { Logger } from '../observability/logger';
+import type { KeyValueStore } from '../store/store';
+import type { Grant, GrantStore } from '../tokens/grant-store';
+import type { SessionAuth } from './session';
+
+export interface SessionLifetimes {
+  /** A session unused this long ends. */
+  idleMs: number;
+  /** The most a session can live (also capped by its refresh token). */
+  absoluteMs: number;
+  now?: () => number;
+}
+
+/** Which sessions to end: all of a tenant, or one user of it. */
+export interface SessionFilter {
+  tenantId: string;
+  userName?: string;
+}
+
+const userIndex = (tenantId: string, userName: string) => `idx:user:${tenantId}:${encodeURIComponent(userName)}`;
+const tenantIndex = (tenantId: string) => `idx:tenant:${tenantId}`;
+
+interface IndexEntry {
+  sid: string;
+  grantId: string;
+  userName: string;
+}
+const encode = (e: IndexEntry) => `${e.sid} ${e.grantId} ${encodeURIComponent(e.userName)}`;
+function decode(member: string): IndexEntry | null {
+  const [sid, grantId, user] = member.split(' ');
+  return sid && grantId && user ? { sid, grantId, userName: decodeURIComponent(user) } : null;
+}
+
+/**
+ * Session lifetimes and the indexes that find a user's or a tenant's sessions, so they can all be ended
+ * at once (logout everywhere, de-authorization, tenant deletion). Ending a session deletes its grant,
+ * which every replica reads on every request, so the end is seen everywhere at the next request.
+ */
+export class SessionService {
+  private readonly now: () => number;
+  private readonly touchAfterMs: number;
+
+  constructor(
+    private readonly store: KeyValueStore,
+    private readonly sessions: session.Store,
+    private readonly grants: GrantStore,
+    private readonly life: SessionLifetimes,
+    private readonly log: Logger,
+    private readonly onEnded: (sids: string[]) => void = () => {},
+  ) {
+    this.now = life.now ?? Date.now;
+    // Extending the idle window rewrites the session; doing it at most every tenth of the window keeps
+    // Redis writes rare while the window stays accurate to that tenth.
+    this.touchAfterMs = Math.min(life.idleMs / 10, 5 * 60_000);
+  }
+
+  /** Fills a freshly regenerated session for a login and indexes it. */
+  async start(req: Request, user: MarketplaceUser, grant: Grant): Promise<void> {
+    const now = this.now();
+    const auth: SessionAuth = { user, grantId: grant.id, loginAt: now, lastSeen: now };
+    req.session.auth = auth;
+    req.session.cookie.maxAge = this.cookieMaxAge(grant, now);
+    const member = encode({ sid: req.sessionID, grantId: grant.id, userName: user.userName });
+    const ttlMs = this.life.absoluteMs;
+    await this.store.atomic([
+      { op: 'sadd', key: userIndex(user.tenantId, user.userName), member },
+      { op: 'expire', key: userIndex(user.tenantId, user.userName), ttlMs },
+      { op: 'sadd', key: tenantIndex(user.tenantId), member },
+      { op: 'expire', key: tenantIndex(user.tenantId), ttlMs },
+    ]);
+  }
+
+  /** Why this session must end now, or null. Called before any renewal. */
+  idleEnded(auth: SessionAuth): string | null {
+    return this.now() - auth.lastSeen > this.life.idleMs ? 'idle timeout' : null;
+  }
+
+  /** Why this session must end now given its grant, or null. */
+  lifetimeEnded(grant: Grant): string | null {
+    return this.now() >= this.grants.endsAt(grant) ? 'session lifetime reached' : null;
+  }
+
+  /**
+   * Extends the idle window when a tenth of it has passed; the session is then saved (cookie and store
+   * TTL move together). Otherwise nothing is written.
+   */
+  touch(req: Request, grant: Grant): void {
+    const auth = req.session.auth;
+    if (!auth) return;
+    const now = this.now();
+    if (now - auth.lastSeen < this.touchAfterMs) return;
+    auth.lastSeen = now;
+    req.session.cookie.maxAge = this.cookieMaxAge(grant, now);
+  }
+
+  private cookieMaxAge(grant: Grant, now: number): number {
+    return Math.max(1000, Math.min(this.life.idleMs, this.grants.endsAt(grant) - now));
+  }
+
+  /**
+   * Ends one session's grant and index entries (logout, expiry). The caller destroys the request's
+   * session itself, so express-session does not write it back.
+   */
+  async release(sid: string, auth: SessionAuth): Promise<void> {
+    const member = encode({ sid, grantId: auth.grantId, userName: auth.user.userName });
+    await this.grants.delete(auth.grantId);
+    await this.store.atomic([
+      { op: 'srem', key: userIndex(auth.user.tenantId, auth.user.userName), member },
+      { op: 'srem', key: tenantIndex(auth.user.tenantId), member },
+    ]);
+    this.onEnded([sid]);
+  }
+
+  /** Ends every session of a tenant, or of one user of it, on every replica. Returns how many. */
+  async endSessions(filter: SessionFilter): Promise<number> {
+    const indexKey = filter.userName === undefined ? tenantIndex(filter.tenantId) : userIndex(filter.tenantId, filter.userName);
+    const entries = (await this.store.sMembers(indexKey)).map(decode).filter((e): e is IndexEntry => e !== null);
+    if (entries.length === 0) return 0;
+    // Grants first: the moment they are gone, every replica treats these sessions as logged out.
+    await this.grants.delete(...entries.map((e) => e.grantId));
+    const ops = entries.flatMap((e) => [
+      { op: 'srem' as const, key: userIndex(filter.tenantId, e.userName), member: encode(e) },
+      { op: 'srem' as const, key: tenantIndex(filter.tenantId), member: encode(e) },
+    ]);
+    await this.store.atomic(ops);
+    await Promise.all(entries.map((e) => destroy(this.sessions, e.sid).catch(() => undefined)));
+    this.onEnded(entries.map((e) => e.sid));
+    this.log.info('sessions ended', { tenantId: filter.tenantId, userName: filter.userName, count: entries.length });
+    return entries.length;
+  }
+}
+
+function destroy(store: session.Store, sid: string): Promise<void> {
+  return new Promise((ok, fail) => store.destroy(sid, (e?: unknown) => (e ? fail(e) : ok())));
+}
