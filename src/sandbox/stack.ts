@@ -44,6 +44,40 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** Pushes tenantSync + applicationSync for every sandbox tenant to a koogate, signed and encrypted as KooGallery does. */
+export async function syncTenants(sandbox: Sandbox, koogateUrl: string, secrets: StackSecrets): Promise<void> {
+  const publicKey = loadPublicKey(secrets.publicKeyPem);
+  for (const t of sandbox.tenants) {
+    const common = { instanceId: `inst-${t.tenantId}`, tenantId: t.tenantId, testFlag: 1, timeStamp: kitTimeStamp(Date.now()) };
+    const calls = [
+      { iface: 'tenantSync' as const, body: { ...common, orderId: `order-${t.tenantId}`, tenantCode: t.tenantCode, name: t.name, domainName: sandbox.domainOf(t.tenantId), flag: 1 } },
+      { iface: 'applicationSync' as const, body: { ...common, appId: DEMO_APP_ID, clientId: t.clientId, clientSecret: t.clientSecret, flag: 1 } },
+    ];
+    for (const c of calls) {
+      const res = await sendKitCall({ baseUrl: koogateUrl, iface: c.iface, accessKey: secrets.accessKey, body: c.body, publicKey });
+      const answer = res.body as { resultCode?: string } | undefined;
+      if (answer?.resultCode !== '000000') throw new Error(`${c.iface} for ${t.tenantId} failed: ${res.text}`);
+    }
+  }
+}
+
+/** The koogate settings of the demo stack: koogate in front of `appUrl`, logging in through `sandbox`. */
+export function stackEnv(sandbox: Sandbox, appUrl: string, secrets: StackSecrets, port: number, publicHost = 'localhost'): Record<string, string> {
+  return {
+    PORT: String(port),
+    KOOGATE_HOST: '127.0.0.1',
+    KOOGATE_PUBLIC_URL: `http://${publicHost}:${port}`,
+    KOOGATE_UPSTREAM_URL: appUrl,
+    KOOGATE_APP_ID: DEMO_APP_ID,
+    KOOGATE_LOGIN_URL: sandbox.loginUrlTemplate,
+    KOOGATE_KIT_ACCESS_KEY: secrets.accessKey,
+    KOOGATE_RSA_PRIVATE_KEY: secrets.privateKeyPem,
+    KOOGATE_SESSION_SECRET: secrets.sessionSecret,
+    KOOGATE_ALLOW_HTTP_MARKETPLACE: 'true',
+    KOOGATE_PUBLIC_PATHS: '/,/favicon.ico',
+  };
+}
+
 export function newSecrets(): StackSecrets {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
   return {
@@ -66,21 +100,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const app = await startDemoApp({});
   const publicHost = opts.publicHost ?? 'localhost';
   const env: Record<string, string> = {
-    PORT: String(opts.port ?? 0),
-    KOOGATE_HOST: '127.0.0.1',
-    KOOGATE_PUBLIC_URL: `http://${publicHost}:${opts.port ?? 0}`,
-    KOOGATE_UPSTREAM_URL: app.url,
-    KOOGATE_APP_ID: DEMO_APP_ID,
-    KOOGATE_LOGIN_URL: sandbox.loginUrlTemplate,
-    KOOGATE_KIT_ACCESS_KEY: secrets.accessKey,
-    KOOGATE_RSA_PRIVATE_KEY: secrets.privateKeyPem,
-    KOOGATE_SESSION_SECRET: secrets.sessionSecret,
-    KOOGATE_ALLOW_HTTP_MARKETPLACE: 'true',
-    KOOGATE_PUBLIC_PATHS: '/,/favicon.ico',
+    ...stackEnv(sandbox, app.url, secrets, opts.port ?? 0, publicHost),
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     ...opts.env,
   };
-  let koogate: Koogate;
   if (opts.port === undefined || opts.port === 0) {
     // The public URL names the port, which is known only once koogate listens: bind first, then restart on it.
     const probe = await startKoogate(loadConfig({ ...env }), opts.log.child({ probe: true }));
@@ -89,10 +112,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     env.PORT = port;
     env.KOOGATE_PUBLIC_URL = `http://${publicHost}:${port}`;
   }
-  koogate = await startKoogate(loadConfig(env), opts.log);
+  const koogate = await startKoogate(loadConfig(env), opts.log);
   const url = env.KOOGATE_PUBLIC_URL!;
   sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `${url}/_koogate/callback` });
-  const publicKey = loadPublicKey(secrets.publicKeyPem);
 
   const stack: Stack = {
     koogate,
@@ -100,20 +122,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     app,
     url,
     secrets,
-    async syncTenants() {
-      for (const t of sandbox.tenants) {
-        const common = { instanceId: `inst-${t.tenantId}`, tenantId: t.tenantId, testFlag: 1, timeStamp: kitTimeStamp(Date.now()) };
-        const calls = [
-          { iface: 'tenantSync' as const, body: { ...common, orderId: `order-${t.tenantId}`, tenantCode: t.tenantCode, name: t.name, domainName: sandbox.domainOf(t.tenantId), flag: 1 } },
-          { iface: 'applicationSync' as const, body: { ...common, appId: DEMO_APP_ID, clientId: t.clientId, clientSecret: t.clientSecret, flag: 1 } },
-        ];
-        for (const c of calls) {
-          const res = await sendKitCall({ baseUrl: koogate.url, iface: c.iface, accessKey: secrets.accessKey, body: c.body, publicKey });
-          const answer = res.body as { resultCode?: string; resultMsg?: string } | undefined;
-          if (answer?.resultCode !== '000000') throw new Error(`${c.iface} for ${t.tenantId} failed: ${res.text}`);
-        }
-      }
-    },
+    syncTenants: () => syncTenants(sandbox, koogate.url, secrets),
     async close() {
       await koogate.close();
       await app.close();
