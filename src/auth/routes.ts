@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { mayLogIn, type AccessPolicy } from '../directory/access';
 import type { Directory } from '../directory/directory';
 import { KoogateError } from '../errors';
 import { pickLang, UI_TEXT } from '../http/messages';
@@ -8,6 +9,7 @@ import type { Logger } from '../observability/logger';
 import type { SessionService } from '../sessions/session-service';
 import type { GrantStore } from '../tokens/grant-store';
 import { safeReturnTo } from './return-to';
+import { sendLoginRefused } from './login-refused';
 import type { TransactionCookie } from './transaction';
 
 export interface AuthRoutesDeps {
@@ -17,6 +19,8 @@ export interface AuthRoutesDeps {
   cookieName: string;
   cookieSecure: boolean;
   directory: Directory;
+  /** Who may log in, given what authSync said (KOOGATE_ACCESS_POLICY). */
+  accessPolicy: AccessPolicy;
   oauth: MarketplaceOAuth;
   grants: GrantStore;
   sessions: SessionService;
@@ -63,7 +67,21 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       if (!cred) throw new KoogateError('KOOGATE_APP_CREDENTIALS_MISSING', 'No credentials for this organisation.', { tenantId, appId: d.appId });
 
       const tokens = await d.oauth.exchangeCode(tenant, cred, code);
-      const user = await d.oauth.userinfo(tenant, cred, tokens.accessToken);
+      const marketplaceUser = await d.oauth.userinfo(tenant, cred, tokens.accessToken);
+      // Access follows the directory: decided before any session exists, so a refused user holds nothing.
+      const access = await d.directory.getUserAccess(tenantId, marketplaceUser.userName);
+      if (!mayLogIn(d.accessPolicy, access)) {
+        const reason = access ? 'authorization cancelled or user disabled' : 'not authorized by authSync';
+        log.info('login refused', { tenantId, userName: marketplaceUser.userName, policy: d.accessPolicy, reason });
+        sendLoginRefused(req, res, d.views, {
+          user: marketplaceUser,
+          tenantName: tenant.name,
+          otherAccountUrl: logoutUrl(tenant.domainName, loggedOutUrl),
+        });
+        return;
+      }
+      // The role the tenant's administrator gave for this app (authSync) outranks userinfo's.
+      const user = access?.role ? { ...marketplaceUser, role: access.role } : marketplaceUser;
       const grant = await d.grants.create(tenantId, tokens);
       await regenerate(req);
       await d.sessions.start(req, user, grant);

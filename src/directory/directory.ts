@@ -1,10 +1,11 @@
 import type { Sealer } from '../crypto/sealed';
 import type { KeyValueStore, WriteOp } from '../store/store';
-import type { AppCredential, AppCredentialRecord, TenantId, TenantRecord } from './types';
-
-const tenantKey = (t: TenantId) => `dir:tenant:${t}`;
-const appKey = (t: TenantId, appId: string) => `dir:app:${t}:${appId}`;
-const TENANTS = 'dir:tenants';
+import { accessOf, type UserAccess } from './access';
+import { departmentTree, planDepartmentList, planSingleDepartment, type DepartmentListChange, type DepartmentNode, type DepartmentPlan, type SingleDepartmentChange } from './departments';
+import { appKey, departmentKey, departmentsKey, tenantKey, TENANTS, userKey, usersKey } from './keys';
+import { pageOfKeys, sortKeys, type Page, type PageRequest } from './page';
+import type { AppCredential, AppCredentialRecord, DepartmentRecord, TenantId, TenantRecord, UserRecord } from './types';
+import { planAuthSync, type AuthSyncChange, type AuthSyncPlan } from './users';
 
 export type SyncFlag = 0 | 1 | 2;
 
@@ -31,9 +32,13 @@ export interface AppCredentialChange {
 /** The outcome of a sync, so callers can act on it (end sessions of a deleted tenant, log what happened). */
 export type ChangeOutcome = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
 
+/** The directory's answer to an authSync: counts and whose access changed. */
+export type AuthSyncOutcome = Omit<AuthSyncPlan, 'ops'>;
+
 /**
- * Tenants and app credentials as kit sync leaves them. Every change is one atomic store write, so a sync
- * applies completely or not at all.
+ * Tenants, app credentials, users and departments as kit sync leaves them. Every change reads what it
+ * needs, computes all of its writes, and applies them in one atomic store write, so a sync applies
+ * completely or not at all.
  */
 export class Directory {
   constructor(
@@ -60,19 +65,32 @@ export class Directory {
     return { clientId: rec.clientId, clientSecret: this.sealer.open(rec.clientSecretSealed, appKey(tenantId, appId)) };
   }
 
+  /** Whether the tenant has credentials for the app, without opening the sealed secret. */
+  async hasAppCredential(tenantId: TenantId, appId: string): Promise<boolean> {
+    return (await this.store.get(appKey(tenantId, appId))) !== null;
+  }
+
   async applyTenant(c: TenantChange): Promise<ChangeOutcome> {
     const current = await this.getTenant(c.tenantId);
     if (c.flag === 0) {
-      if (!current) return 'absent';
+      if (!current) {
+        // authSync and allOrgSync may have come for a tenant that tenantSync never added.
+        const leftovers = await this.membersRemoval(c.tenantId);
+        if (leftovers.length > 2) await this.store.atomic(leftovers);
+        return 'absent';
+      }
       const instances = current.instances.filter((i) => i !== c.instanceId);
       // A delete naming no instance we know (or none at all) removes the tenant: the marketplace says it is gone.
       if (instances.length > 0 && instances.length < current.instances.length) {
-        await this.store.set(tenantKey(c.tenantId), JSON.stringify({ ...current, instances }));
+        await this.store.atomic([{ op: 'set', key: tenantKey(c.tenantId), value: JSON.stringify({ ...current, instances }) }]);
         return 'updated';
       }
+      // The buyer is gone: its users and departments go with it (they are personal data, and a new binding
+      // brings them again by authSync and allOrgSync).
       await this.store.atomic([
         { op: 'del', key: tenantKey(c.tenantId) },
         { op: 'srem', key: TENANTS, member: c.tenantId },
+        ...(await this.membersRemoval(c.tenantId)),
       ]);
       return 'deleted';
     }
@@ -101,7 +119,7 @@ export class Directory {
     const current = raw ? (JSON.parse(raw) as AppCredentialRecord) : null;
     if (c.flag === 0) {
       if (!current) return 'absent';
-      await this.store.del(key);
+      await this.store.atomic([{ op: 'del', key }]);
       return 'deleted';
     }
     if (current) {
@@ -123,6 +141,93 @@ export class Directory {
     const ops: WriteOp[] = [{ op: 'set', key, value: JSON.stringify(next) }];
     await this.store.atomic(ops);
     return current ? 'updated' : 'created';
+  }
+
+  /** Users and departments a tenant's removal deletes; also when no tenant record exists (authSync may come first). */
+  private async membersRemoval(tenantId: TenantId): Promise<WriteOp[]> {
+    const [users, departments] = await Promise.all([this.store.sMembers(usersKey(tenantId)), this.store.sMembers(departmentsKey(tenantId))]);
+    return [
+      ...users.map((u): WriteOp => ({ op: 'del', key: userKey(tenantId, u) })),
+      ...departments.map((d): WriteOp => ({ op: 'del', key: departmentKey(tenantId, d) })),
+      { op: 'del', key: usersKey(tenantId) },
+      { op: 'del', key: departmentsKey(tenantId) },
+    ];
+  }
+
+  // ── users (authSync) ────────────────────────────────────────────────────────────────────────────────
+
+  async getUser(tenantId: TenantId, userName: string): Promise<UserRecord | null> {
+    const raw = await this.store.get(userKey(tenantId, userName));
+    return raw ? (JSON.parse(raw) as UserRecord) : null;
+  }
+
+  /**
+   * What the directory says of one user: one store read, cheap enough for every request.
+   * null when it holds no record of them (never authorized, or deleted).
+   */
+  async getUserAccess(tenantId: TenantId, userName: string): Promise<UserAccess | null> {
+    const rec = await this.getUser(tenantId, userName);
+    return rec ? accessOf(rec) : null;
+  }
+
+  async listUsers(tenantId: TenantId, page: PageRequest): Promise<Page<UserRecord>> {
+    const names = sortKeys(await this.store.sMembers(usersKey(tenantId)));
+    const { keys, total, next } = pageOfKeys(names, page);
+    const raws = await this.store.mget(keys.map((u) => userKey(tenantId, u)));
+    return { items: raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as UserRecord), total, next };
+  }
+
+  async applyAuthSync(c: AuthSyncChange): Promise<AuthSyncOutcome> {
+    const names = c.users.map((u) => u.userName);
+    const raws = await this.store.mget(names.map((u) => userKey(c.tenantId, u)));
+    const current = new Map<string, UserRecord>();
+    raws.forEach((r, i) => {
+      if (r !== null) current.set(names[i]!, JSON.parse(r) as UserRecord);
+    });
+    const { ops, ...outcome } = planAuthSync(c, current, this.now().toISOString());
+    if (ops.length > 0) await this.store.atomic(ops);
+    return outcome;
+  }
+
+  // ── departments (singleOrgSync, allOrgSync) ─────────────────────────────────────────────────────────
+
+  async listDepartments(tenantId: TenantId): Promise<DepartmentRecord[]> {
+    const codes = sortKeys(await this.store.sMembers(departmentsKey(tenantId)));
+    const raws = await this.store.mget(codes.map((d) => departmentKey(tenantId, d)));
+    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as DepartmentRecord);
+  }
+
+  async listDepartmentsPage(tenantId: TenantId, page: PageRequest): Promise<Page<DepartmentRecord>> {
+    const codes = sortKeys(await this.store.sMembers(departmentsKey(tenantId)));
+    const { keys, total, next } = pageOfKeys(codes, page);
+    const raws = await this.store.mget(keys.map((d) => departmentKey(tenantId, d)));
+    return { items: raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as DepartmentRecord), total, next };
+  }
+
+  /** The tenant's department tree; pages run over the top-level departments, each with its whole subtree. */
+  async departmentTreePage(tenantId: TenantId, page: PageRequest): Promise<Page<DepartmentNode>> {
+    const roots = departmentTree(await this.listDepartments(tenantId));
+    const byCode = new Map(roots.map((r) => [r.orgCode, r]));
+    const { keys, total, next } = pageOfKeys(roots.map((r) => r.orgCode), page);
+    return { items: keys.map((k) => byCode.get(k)!), total, next };
+  }
+
+  private async departmentsByCode(tenantId: TenantId): Promise<Map<string, DepartmentRecord>> {
+    return new Map((await this.listDepartments(tenantId)).map((d) => [d.orgCode, d]));
+  }
+
+  /** singleOrgSync; a refusal (a change that would make a cycle) writes nothing. */
+  async applyDepartment(c: SingleDepartmentChange): Promise<DepartmentPlan> {
+    const plan = planSingleDepartment(c, await this.departmentsByCode(c.tenantId), this.now().toISOString());
+    if (plan.ok && plan.ops.length > 0) await this.store.atomic(plan.ops);
+    return plan;
+  }
+
+  /** allOrgSync: the list replaces the tenant's departments. */
+  async replaceDepartments(c: DepartmentListChange): Promise<DepartmentPlan> {
+    const plan = planDepartmentList(c, await this.departmentsByCode(c.tenantId), this.now().toISOString());
+    if (plan.ok && plan.ops.length > 0) await this.store.atomic(plan.ops);
+    return plan;
   }
 }
 

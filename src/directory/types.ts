@@ -28,3 +28,40 @@ export interface AppCredential {
   clientId: string;
   clientSecret: string;
 }
+
+export type Role = 'admin' | 'user';
+
+/** A user as authSync leaves them (PROTOCOL.md §3.5); identified by tenant + userName. */
+export interface UserRecord {
+  tenantId: TenantId;
+  userName: string;
+  name: string;
+  orgCode: string;
+  role: Role;
+  /** authSync's `enable` ("true"/"false"): a disabled user keeps their record but may not log in. */
+  enabled: boolean;
+  /** False once authSync cancelled the authorization (flag 3); an add (flag 1) gives it back. */
+  authorized: boolean;
+  position?: string;
+  employeeCode?: string;
+  employeeType?: number;
+  mobile?: string;
+  email?: string;
+  workPlace?: string;
+  entryDate?: string;
+  appId: string;
+  /** The instance (order) of the last authSync that changed this user. */
+  instanceId: string;
+  testFlag: number;
+  updatedAt: string;
+}
+
+/** A department (PROTOCOL.md §3.6–3.7); the tree is derived from parentCode, never stored. */
+export interface DepartmentRecord {
+  tenantId: TenantId;
+  orgCode: string;
+  orgName: string;
+  /** Empty at the top level. */
+  parentCode: string;
+  updatedAt: string;
+}

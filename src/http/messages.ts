@@ -59,6 +59,22 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, Text>> = {
     en: { title: 'Application unavailable', message: 'The application is not answering right now. Please try again in a moment.' },
     zh: { title: '应用暂时无法访问', message: '应用暂时没有响应，请稍后重试。' },
   },
+  KOOGATE_UPSTREAM_TIMEOUT: {
+    en: { title: 'Application too slow', message: 'The application did not answer in time. Please try again in a moment.' },
+    zh: { title: '应用响应超时', message: '应用未能及时响应，请稍后重试。' },
+  },
+  KOOGATE_USER_NOT_AUTHORIZED: {
+    en: { title: 'No access to this application', message: 'Your account has not been given access to this application, or its access was withdrawn. Ask your organisation’s administrator to authorize you in KooGallery, then sign in again.' },
+    zh: { title: '您没有此应用的使用权限', message: '您的账号尚未获得此应用的使用授权，或授权已被取消。请联系企业管理员在云商店为您授权后重新登录。' },
+  },
+  KOOGATE_API_UNAUTHORIZED: {
+    en: { title: 'Not authorized', message: 'A valid bearer token is required.' },
+    zh: { title: '未授权', message: '需要有效的访问令牌。' },
+  },
+  KOOGATE_BAD_REQUEST: {
+    en: { title: 'Bad request', message: 'The request is not valid.' },
+    zh: { title: '请求无效', message: '请求参数无效。' },
+  },
   KOOGATE_NOT_FOUND: {
     en: { title: 'Not found', message: 'There is no such page.' },
     zh: { title: '页面不存在', message: '您访问的页面不存在。' },
@@ -85,6 +101,8 @@ export const UI_TEXT: Record<Lang, Record<string, string>> = {
     cancel: 'Cancel',
     loggedOutTitle: 'You are signed out',
     loggedOutMessage: 'Your session has ended here and at the marketplace.',
+    signedInAs: 'Signed in as',
+    otherAccount: 'Sign in with another account',
   },
   zh: {
     signIn: '重新登录',
@@ -97,5 +115,7 @@ export const UI_TEXT: Record<Lang, Record<string, string>> = {
     cancel: '取消',
     loggedOutTitle: '您已退出登录',
     loggedOutMessage: '您在此应用和云商店的会话均已结束。',
+    signedInAs: '当前登录账号',
+    otherAccount: '使用其他账号登录',
   },
 };

@@ -1,8 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { decryptOaep, type OaepVariant } from '../crypto/rsa-oaep';
-import type { ChangeOutcome, Directory } from '../directory/directory';
+import type { Directory } from '../directory/directory';
 import { flagOf, id, optionalText, testFlag, timeStamp } from './fields';
+import type { KitApplied } from './handler';
 import { KIT_RESULT, KitFailure } from './result';
 
 export const applicationSyncSchema = z
@@ -43,12 +44,14 @@ export function decryptClientSecret(ctx: ApplicationSyncContext, base64: string)
   }
 }
 
-export function applyApplicationSync(ctx: ApplicationSyncContext, b: ApplicationSync): Promise<ChangeOutcome> {
+export async function applyApplicationSync(ctx: ApplicationSyncContext, b: ApplicationSync): Promise<KitApplied> {
   if (b.appId !== ctx.appId) {
     throw new KitFailure(KIT_RESULT.badParameter, `appId ${b.appId} is not the app this koogate serves`);
   }
   const clientSecret = b.flag === 0 ? '' : decryptClientSecret(ctx, b.clientSecret);
-  return ctx.dir.applyAppCredential({
+  // An empty secret would replace a working credential with one no token endpoint accepts.
+  if (b.flag !== 0 && clientSecret.trim() === '') throw new KitFailure(KIT_RESULT.badParameter, 'clientSecret decrypts to an empty secret');
+  const outcome = await ctx.dir.applyAppCredential({
     instanceId: b.instanceId,
     tenantId: b.tenantId,
     appId: b.appId,
@@ -57,4 +60,7 @@ export function applyApplicationSync(ctx: ApplicationSyncContext, b: Application
     flag: b.flag,
     testFlag: b.testFlag,
   });
+  // Without credentials no session of the tenant can renew its token: end them now rather than at renewal.
+  const gone = b.flag === 0 && (outcome === 'deleted' || outcome === 'absent');
+  return { outcome, changes: gone ? [{ kind: 'credentials-removed', tenantId: b.tenantId }] : [] };
 }

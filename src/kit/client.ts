@@ -2,9 +2,12 @@
  * The sending side of kit sync, as KooGallery does it: used by the stand-in marketplace in tests and the demo,
  * and by `koogate kit send`.
  */
-import { randomBytes, type KeyObject } from 'node:crypto';
-import { canonicalPayload, signKitV2, v1AuthToken } from '../crypto/kit-signature';
+import { randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { canonicalPayload, signKitV2, v1AuthToken, v1BodySign } from '../crypto/kit-signature';
 import { encryptOaep, type OaepVariant } from '../crypto/rsa-oaep';
+import { kitTimeStamp } from './time-stamp';
+
+export { kitTimeStamp } from './time-stamp';
 
 export type KitInterface = 'tenantSync' | 'applicationSync' | 'authSync' | 'singleOrgSync' | 'allOrgSync';
 
@@ -21,6 +24,8 @@ export interface KitRequestOptions {
   oaepVariant?: OaepVariant;
   now?: () => number;
   nonce?: string;
+  /** Of the whole exchange, for sendKitCall; default 10 s. */
+  timeoutMs?: number;
 }
 
 export interface KitRequest {
@@ -35,16 +40,8 @@ export interface KitResponse {
   /** Parsed JSON, or undefined when the response is not JSON. */
   body: unknown;
   text: string;
-}
-
-/** The `timeStamp` body field: UTC+8 `yyyyMMddHHmmssSSS`. */
-export function kitTimeStamp(epochMs: number): string {
-  const d = new Date(epochMs + 8 * 3600_000);
-  const p = (n: number, width = 2): string => String(n).padStart(width, '0');
-  return (
-    `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}` +
-    `${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}${p(d.getUTCMilliseconds(), 3)}`
-  );
+  /** V1 only: whether the Body-Sign header is the access key's HMAC of the exact response bytes. */
+  bodySign?: 'valid' | 'invalid' | 'missing';
 }
 
 function withEncryptedSecret(opts: KitRequestOptions): Record<string, unknown> {
@@ -110,7 +107,7 @@ export function buildKitRequest(opts: KitRequestOptions): KitRequest {
   };
 }
 
-export async function sendKitCall(opts: KitRequestOptions & { timeoutMs?: number }): Promise<KitResponse> {
+export async function sendKitCall(opts: KitRequestOptions): Promise<KitResponse> {
   const request = buildKitRequest(opts);
   const response = await fetch(request.url, {
     method: 'POST',
@@ -118,7 +115,8 @@ export async function sendKitCall(opts: KitRequestOptions & { timeoutMs?: number
     body: request.body,
     signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
   });
-  const text = await response.text();
+  const bytes = Buffer.from(await response.arrayBuffer());
+  const text = bytes.toString('utf8');
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => {
     headers[name] = value;
@@ -129,5 +127,15 @@ export async function sendKitCall(opts: KitRequestOptions & { timeoutMs?: number
   } catch {
     parsed = undefined;
   }
-  return { status: response.status, headers, body: parsed, text };
+  const result: KitResponse = { status: response.status, headers, body: parsed, text };
+  if ((opts.generation ?? 'v2') === 'v1') result.bodySign = checkBodySign(opts.accessKey, bytes, headers['body-sign']);
+  return result;
+}
+
+/** A V1 answer's Body-Sign against the exact bytes received (PROTOCOL.md §3.8). */
+export function checkBodySign(accessKey: string, bytes: Buffer, header: string | undefined): 'valid' | 'invalid' | 'missing' {
+  if (header === undefined) return 'missing';
+  const expected = Buffer.from(v1BodySign(accessKey, bytes), 'utf8');
+  const got = Buffer.from(header.trim(), 'utf8');
+  return got.length === expected.length && timingSafeEqual(got, expected) ? 'valid' : 'invalid';
 }

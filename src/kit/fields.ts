@@ -17,6 +17,43 @@ export const testFlag = flagOf([0, 1] as const).optional().transform((n) => n ??
 /** UTC+8 yyyyMMddHHmmssSSS. */
 export const timeStamp = z.string().regex(/^\d{17}$/, 'must be yyyyMMddHHmmssSSS').optional();
 
+/** A key the protocol identifies things by (userName, orgCode): not blank, kept exactly as sent. */
+export const key = (max = 128) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => s.trim() !== '', 'is required');
+
+/** An optional field of a nested entry; nested nulls are kept by the signature and mean "absent" here. */
+export const maybeText = (max = 256) =>
+  z
+    .string()
+    .max(max)
+    .nullish()
+    .transform((s) => s ?? undefined);
+
+/** A list field that senders send as an array or as a JSON string holding one (PROTOCOL.md §3.5, §3.7). */
+export const listOf = <T extends z.ZodType>(item: T, what: string) =>
+  z.preprocess(
+    (v) => {
+      if (typeof v !== 'string') return v;
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        return v;
+      }
+    },
+    z.array(item, { error: `must be an array of ${what} (or a JSON string holding one)` }),
+  );
+
+/**
+ * Top-level nulls are not part of the signed payload (§3.1: Jackson writes absent fields as null), so they
+ * mean "absent" to the schemas too.
+ */
+export function withoutNulls(body: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null));
+}
+
 /** A readable one-line summary of the first problems zod found, for resultMsg. */
 export function describeIssues(err: z.ZodError): string {
   return err.issues

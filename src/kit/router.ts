@@ -1,101 +1,193 @@
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { KeyObject } from 'node:crypto';
-import type { z } from 'zod';
 import type { OaepVariant } from '../crypto/rsa-oaep';
-import type { ChangeOutcome, Directory } from '../directory/directory';
+import type { AccessChange } from '../directory/access';
+import type { Directory } from '../directory/directory';
 import type { Logger } from '../observability/logger';
 import { applicationSyncSchema, applyApplicationSync } from './application-sync';
-import { describeIssues } from './fields';
+import { applyAuthSync, authSyncSchema } from './auth-sync';
+import { describeIssues, withoutNulls } from './fields';
+import { handler, type KitApplied, type KitHandler } from './handler';
+import { allOrgSyncSchema, applyAllOrgSync, applySingleOrgSync, singleOrgSyncSchema } from './org-sync';
 import { KIT_RESULT, KitFailure, kitSuccess, type KitAnswer } from './result';
 import { applyTenantSync, tenantSyncSchema } from './tenant-sync';
-import type { KitV2Verifier } from './verify';
+import type { KitV1Verifier, KitV2Verifier } from './verify';
 
 export interface KitDeps {
   verifier: KitV2Verifier;
+  v1Verifier: KitV1Verifier;
   directory: Directory;
   appId: string;
   privateKey: KeyObject;
   oaepVariants: readonly OaepVariant[];
   allowHttpMarketplace: boolean;
   log: Logger;
-}
-
-interface KitHandler {
-  schema: z.ZodType<unknown>;
-  apply(body: unknown): Promise<ChangeOutcome>;
-  /** Fields worth a log line; never secrets. */
-  describe(body: unknown): Record<string, unknown>;
+  /**
+   * Called after a call's changes are stored, once per change, so live sessions follow the directory.
+   * A failure answers 000500: retrying the call is safe (it is idempotent) and reports the change again.
+   */
+  onAccessChanged(change: AccessChange): Promise<void>;
+  now?: () => number;
 }
 
 /**
- * KooGallery's kit-sync calls (PROTOCOL.md §3): verify ─► decode ─► apply ─► answer. Failures answer
- * HTTP 200 with a result code, as the marketplace expects; nothing is written unless the call is valid.
+ * The protocol wants an answer within 5 s (§3.2). Nothing is written once WRITE_DEADLINE_MS have gone by
+ * (the store's own command timeout bounds the write); the answer does not wait for session ending past
+ * ANSWER_DEADLINE_MS, which then finishes after it.
+ */
+export const WRITE_DEADLINE_MS = 1500;
+export const ANSWER_DEADLINE_MS = 4500;
+
+/** Kit bodies: 500 users with every optional field, as JSON strings in V1, fit well within this. */
+const BODY_LIMIT = '2mb';
+
+type Generation = 'v1' | 'v2';
+
+/**
+ * KooGallery's kit-sync calls (PROTOCOL.md §3): verify ─► decode ─► apply ─► answer, for V2 at
+ * /produceAPI/v2/{name} and V1 at /produceAPI/{name}. Failures answer HTTP 200 with a result code, as the
+ * marketplace expects; nothing is written unless the call is valid. Every V1 answer carries Body-Sign.
  */
 export function kitRouter(deps: KitDeps): Router {
   const log = deps.log.child({ component: 'kit' });
+  const now = deps.now ?? Date.now;
+  const dir = deps.directory;
   const handlers: Record<string, KitHandler> = {
-    tenantSync: {
+    tenantSync: handler({
       schema: tenantSyncSchema(deps.allowHttpMarketplace),
-      apply: (b) => applyTenantSync(deps.directory, b as z.infer<ReturnType<typeof tenantSyncSchema>>),
-      describe: (b) => pickFields(b, ['instanceId', 'tenantId', 'flag', 'testFlag']),
-    },
-    applicationSync: {
+      apply: (b) => applyTenantSync(dir, b),
+      describe: (b) => ({ instanceId: b.instanceId, tenantId: b.tenantId, flag: b.flag, testFlag: b.testFlag }),
+    }),
+    applicationSync: handler({
       schema: applicationSyncSchema,
       apply: (b) =>
         applyApplicationSync(
           {
-            dir: deps.directory,
+            dir,
             appId: deps.appId,
             privateKey: deps.privateKey,
             variants: deps.oaepVariants,
             onDecrypted: (variant) => log.info('clientSecret decrypted', { oaepVariant: variant }),
           },
-          b as z.infer<typeof applicationSyncSchema>,
+          b,
         ),
-      describe: (b) => pickFields(b, ['instanceId', 'tenantId', 'appId', 'flag', 'testFlag']),
-    },
+      describe: (b) => ({ instanceId: b.instanceId, tenantId: b.tenantId, appId: b.appId, flag: b.flag, testFlag: b.testFlag }),
+    }),
+    authSync: handler({
+      schema: authSyncSchema,
+      apply: (b) => applyAuthSync(dir, deps.appId, b),
+      describe: (b) => ({ instanceId: b.instanceId, tenantId: b.tenantId, appId: b.appId, flag: b.flag, testFlag: b.testFlag, users: b.userList.length }),
+    }),
+    singleOrgSync: handler({
+      schema: singleOrgSyncSchema,
+      apply: (b) => applySingleOrgSync(dir, b),
+      describe: (b) => ({ instanceId: b.instanceId, tenantId: b.tenantId, orgCode: b.orgCode, flag: b.flag, testFlag: b.testFlag }),
+    }),
+    allOrgSync: handler({
+      schema: allOrgSyncSchema,
+      apply: (b) => applyAllOrgSync(dir, b),
+      describe: (b) => ({ instanceId: b.instanceId, tenantId: b.tenantId, testFlag: b.testFlag, departments: b.departments.length }),
+    }),
   };
 
   const router = express.Router();
-  router.post('/v2/:iface', express.raw({ type: () => true, limit: '2mb' }), async (req: Request, res: Response) => {
-    const iface = String(req.params.iface);
-    const answer = await handleV2(iface, req);
-    res.status(200).json(answer);
+  const rawBody = express.raw({ type: () => true, limit: BODY_LIMIT });
+
+  router.post('/v2/:iface', rawBody, async (req: Request, res: Response) => {
+    answer(res, 'v2', await handle('v2', String(req.params.iface), req));
+  });
+  router.post('/:iface', rawBody, async (req: Request, res: Response) => {
+    answer(res, 'v1', await handle('v1', String(req.params.iface), req));
+  });
+  // Body-parser failures (too large, bad encoding, aborted) are still kit answers, never an error page.
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const generation: Generation = req.path.startsWith('/v2/') ? 'v2' : 'v1';
+    const e = err as { type?: string; message?: string };
+    const msg = e.type === 'entity.too.large' ? `body is larger than ${BODY_LIMIT}` : 'body could not be read';
+    log.warn('kit sync refused', { generation, path: req.path, resultCode: KIT_RESULT.badParameter, reason: e.message ?? String(err) });
+    if (res.headersSent) return void res.end();
+    answer(res, generation, { resultCode: KIT_RESULT.badParameter, resultMsg: msg });
   });
 
-  async function handleV2(iface: string, req: Request): Promise<KitAnswer> {
-    const handler = Object.hasOwn(handlers, iface) ? handlers[iface] : undefined;
+  function answer(res: Response, generation: Generation, a: KitAnswer): void {
+    const bytes = Buffer.from(JSON.stringify(a), 'utf8');
+    res.status(200);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    if (generation === 'v1') res.setHeader('Body-Sign', deps.v1Verifier.bodySign(bytes));
+    res.end(bytes);
+  }
+
+  async function verify(generation: Generation, req: Request): Promise<Record<string, unknown>> {
+    const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    if (generation === 'v2') {
+      const h = { sign: header(req, 'x-sign'), timestamp: header(req, 'x-timestamp'), nonce: header(req, 'x-nonce') };
+      return (await deps.verifier.verify(h, raw)).body;
+    }
+    return (await deps.v1Verifier.verify({ authToken: header(req, 'authtoken'), contentType: header(req, 'content-type'), rawBody: raw })).body;
+  }
+
+  async function handle(generation: Generation, iface: string, req: Request): Promise<KitAnswer> {
+    const started = now();
+    const h = Object.hasOwn(handlers, iface) ? handlers[iface] : undefined;
     try {
-      if (!handler) throw new KitFailure(KIT_RESULT.badParameter, `unknown kit interface ${iface}`);
-      const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-      const { body, form } = await deps.verifier.verify(
-        { sign: header(req, 'x-sign'), timestamp: header(req, 'x-timestamp'), nonce: header(req, 'x-nonce') },
-        raw,
-      );
-      const parsed = handler.schema.safeParse(body);
+      if (!h) throw new KitFailure(KIT_RESULT.badParameter, `unknown kit interface ${iface}`);
+      const body = await verify(generation, req);
+      const parsed = h.schema.safeParse(withoutNulls(body));
       if (!parsed.success) throw new KitFailure(KIT_RESULT.badParameter, describeIssues(parsed.error));
-      const outcome = await handler.apply(parsed.data);
-      log.info('kit sync applied', { iface, outcome, signedForm: form, ...handler.describe(parsed.data) });
+      if (now() - started > WRITE_DEADLINE_MS) {
+        throw new KitFailure(KIT_RESULT.internal, 'the store is too slow to answer in time; nothing was changed, please retry');
+      }
+      const applied = await h.apply(parsed.data);
+      log.info('kit sync applied', { iface, generation, outcome: applied.outcome, ms: now() - started, ...h.describe(parsed.data) });
+      await announce(applied, started, iface);
       return kitSuccess();
     } catch (e) {
       if (e instanceof KitFailure) {
-        log.warn('kit sync refused', { iface, resultCode: e.resultCode, reason: e.resultMsg });
+        log.warn('kit sync refused', { iface, generation, resultCode: e.resultCode, reason: e.resultMsg });
         return { resultCode: e.resultCode, resultMsg: e.resultMsg };
       }
-      log.error('kit sync failed', { iface, err: e instanceof Error ? e.message : String(e) });
+      log.error('kit sync failed', { iface, generation, err: e instanceof Error ? e.message : String(e) });
       return { resultCode: KIT_RESULT.internal, resultMsg: 'internal error; nothing was changed, please retry' };
+    }
+  }
+
+  /** Hands each access change to the session layer, within what is left of the answer deadline. */
+  async function announce(applied: KitApplied, started: number, iface: string): Promise<void> {
+    for (const change of applied.changes) {
+      const pending = deps.onAccessChanged(change);
+      const done = await within(pending, ANSWER_DEADLINE_MS - (now() - started)).catch((e: unknown) => {
+        log.error('access change not applied to sessions', { iface, kind: change.kind, tenantId: change.tenantId, err: e instanceof Error ? e.message : String(e) });
+        throw new KitFailure(KIT_RESULT.internal, 'the change was stored, but live sessions could not all be ended; please retry');
+      });
+      if (!done) {
+        log.warn('access change still being applied after the answer', { iface, kind: change.kind, tenantId: change.tenantId });
+        pending.catch((e: unknown) => log.error('access change not applied to sessions', { iface, kind: change.kind, tenantId: change.tenantId, err: e instanceof Error ? e.message : String(e) }));
+      }
     }
   }
 
   return router;
 }
 
+/** Resolves true when `p` settles in time, false when `ms` pass first; rejects when `p` does in time. */
+function within(p: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => ok(false), Math.max(0, ms));
+    p.then(
+      () => {
+        clearTimeout(timer);
+        ok(true);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        fail(e);
+      },
+    );
+  });
+}
+
 function header(req: Request, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-function pickFields(b: unknown, keys: string[]): Record<string, unknown> {
-  const o = b as Record<string, unknown>;
-  return Object.fromEntries(keys.map((k) => [k, o[k]]));
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { ChangeOutcome, Directory } from '../directory/directory';
+import type { Directory } from '../directory/directory';
 import { flagOf, id, optionalText, testFlag, timeStamp } from './fields';
+import type { KitApplied } from './handler';
 
 export const tenantSyncSchema = (allowHttp: boolean) =>
   z
@@ -35,8 +36,8 @@ export const tenantSyncSchema = (allowHttp: boolean) =>
 
 export type TenantSync = z.infer<ReturnType<typeof tenantSyncSchema>>;
 
-export function applyTenantSync(dir: Directory, b: TenantSync): Promise<ChangeOutcome> {
-  return dir.applyTenant({
+export async function applyTenantSync(dir: Directory, b: TenantSync): Promise<KitApplied> {
+  const outcome = await dir.applyTenant({
     instanceId: b.instanceId,
     tenantId: b.tenantId,
     tenantCode: b.tenantCode,
@@ -45,4 +46,7 @@ export function applyTenantSync(dir: Directory, b: TenantSync): Promise<ChangeOu
     flag: b.flag,
     testFlag: b.testFlag,
   });
+  // An absent tenant is reported too: a retried delete then still ends sessions a failed first try left.
+  const gone = b.flag === 0 && (outcome === 'deleted' || outcome === 'absent');
+  return { outcome, changes: gone ? [{ kind: 'tenant-removed', tenantId: b.tenantId }] : [] };
 }

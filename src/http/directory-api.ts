@@ -1,0 +1,200 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { accessOf } from '../directory/access';
+import type { Directory } from '../directory/directory';
+import type { Page, PageRequest } from '../directory/page';
+import type { DepartmentRecord, TenantRecord, UserRecord } from '../directory/types';
+import { KoogateError, type ErrorCode } from '../errors';
+import type { Logger } from '../observability/logger';
+import { ERROR_TEXT } from './messages';
+import { toKoogateError } from './respond';
+
+export interface DirectoryApiDeps {
+  directory: Directory;
+  appId: string;
+  /** KOOGATE_API_TOKEN; without one the API is off and answers 404. */
+  token?: string;
+  log: Logger;
+}
+
+export const API_BASE = '/_koogate/api';
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 500;
+
+/**
+ * The read-only directory API for the ISV app: tenants, a tenant's users and departments, as kit sync left
+ * them. JSON only, paginated, behind a bearer token (KOOGATE_API_TOKEN). Client secrets never leave koogate.
+ */
+export function directoryApi(d: DirectoryApiDeps): Router {
+  const log = d.log.child({ component: 'directory-api' });
+  const router = express.Router();
+  // Comparing digests keeps the comparison constant-time whatever length the presented token has.
+  const expected = d.token === undefined ? undefined : digest(d.token);
+
+  router.use((req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    if (!expected) return next(new KoogateError('KOOGATE_NOT_FOUND', 'Not found.', { reason: 'directory API is off (no KOOGATE_API_TOKEN)' }));
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m || !timingSafeEqual(digest(m[1]!), expected)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="koogate"');
+      return next(new KoogateError('KOOGATE_API_UNAUTHORIZED', 'Bearer token missing or wrong.', { hasAuthorization: Boolean(req.headers.authorization) }));
+    }
+    next();
+  });
+
+  router.get('/tenants', async (req, res, next) => {
+    try {
+      const page = pageRequest(req);
+      // Tenants are few (one per buyer): listed in full, paged here.
+      const all = await d.directory.listTenants();
+      const { items, total, next: after } = slice(all, (t) => t.tenantId, page);
+      const creds = await Promise.all(items.map((t) => d.directory.hasAppCredential(t.tenantId, d.appId)));
+      send(req, res, { items: items.map((t, i) => tenantView(t, creds[i]!)), total, next: after }, page);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.get('/tenants/:tenantId/users', async (req, res, next) => {
+    try {
+      const page = pageRequest(req);
+      const tenantId = await knownTenant(d.directory, req);
+      const users = await d.directory.listUsers(tenantId, page);
+      send(req, res, { ...users, items: users.items.map(userView) }, page);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.get('/tenants/:tenantId/departments', async (req, res, next) => {
+    try {
+      const page = pageRequest(req);
+      const tenantId = await knownTenant(d.directory, req);
+      if (flag(req.query.tree)) {
+        send(req, res, await d.directory.departmentTreePage(tenantId, page), page);
+      } else {
+        const flat = await d.directory.listDepartmentsPage(tenantId, page);
+        send(req, res, { ...flat, items: flat.items.map(departmentView) }, page);
+      }
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.use((req, _res, next) => next(new KoogateError('KOOGATE_NOT_FOUND', 'Not found.', { path: req.path })));
+
+  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = toKoogateError(err);
+    if (e.status >= 500) log.error('directory API failed', { errorCode: e.code, path: req.path, ...e.detail });
+    else if (e.code !== 'KOOGATE_NOT_FOUND') log.info('directory API refused', { errorCode: e.code, path: req.path, ...e.detail });
+    if (res.headersSent) return void res.end();
+    res.status(e.status);
+    if (e.status === 503) res.setHeader('Retry-After', '5');
+    res.json({ error: e.code.replace(/^KOOGATE_/, '').toLowerCase(), code: e.code, message: messageOf(e) });
+  });
+
+  return router;
+}
+
+function messageOf(e: KoogateError): string {
+  // Parameter problems say which parameter; everything else keeps to the stable text.
+  if (e.code === 'KOOGATE_BAD_REQUEST' && typeof e.detail.problem === 'string') return e.detail.problem;
+  return ERROR_TEXT[e.code as ErrorCode].en.message;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+const one = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const flag = (v: unknown): boolean => ['1', 'true', 'yes'].includes(one(v)?.toLowerCase() ?? '');
+
+function badRequest(problem: string): KoogateError {
+  return new KoogateError('KOOGATE_BAD_REQUEST', problem, { problem });
+}
+
+/** `?limit=&cursor=` (or `?offset=`); a cursor is opaque to clients: the last key of the previous page. */
+export function pageRequest(req: Request): PageRequest {
+  const q = req.query;
+  for (const name of ['limit', 'cursor', 'offset', 'tree']) {
+    if (q[name] !== undefined && typeof q[name] !== 'string') throw badRequest(`${name} must be given once`);
+  }
+  const limitRaw = one(q.limit);
+  const limit = limitRaw === undefined ? DEFAULT_LIMIT : Number(limitRaw);
+  if (!/^\d+$/.test(limitRaw ?? '1') || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw badRequest(`limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  const cursor = one(q.cursor);
+  const offsetRaw = one(q.offset);
+  if (cursor !== undefined && offsetRaw !== undefined) throw badRequest('give cursor or offset, not both');
+  if (offsetRaw !== undefined) {
+    if (!/^\d{1,9}$/.test(offsetRaw)) throw badRequest('offset must be a whole number');
+    return { limit, offset: Number(offsetRaw) };
+  }
+  if (cursor !== undefined) {
+    const after = decodeCursor(cursor);
+    if (after === null) throw badRequest('cursor is not one this API gave');
+    return { limit, after };
+  }
+  return { limit };
+}
+
+const encodeCursor = (key: string) => Buffer.from(`k:${key}`, 'utf8').toString('base64url');
+function decodeCursor(c: string): string | null {
+  if (!/^[A-Za-z0-9_-]{1,1400}$/.test(c)) return null;
+  const s = Buffer.from(c, 'base64url').toString('utf8');
+  return s.startsWith('k:') ? s.slice(2) : null;
+}
+
+function slice<T>(all: T[], keyOf: (t: T) => string, page: PageRequest): Page<T> {
+  let start = page.offset ?? 0;
+  if (page.offset === undefined && page.after !== undefined) {
+    const after = page.after;
+    start = all.findIndex((t) => keyOf(t) > after);
+    if (start < 0) start = all.length;
+  }
+  const items = all.slice(start, start + page.limit);
+  const end = start + items.length;
+  const more = end < all.length && items.length > 0;
+  return { items, total: all.length, next: !more ? null : page.offset !== undefined ? { offset: end } : { after: keyOf(items[items.length - 1]!) } };
+}
+
+async function knownTenant(dir: Directory, req: Request): Promise<string> {
+  const tenantId = String(req.params.tenantId);
+  if (!(await dir.getTenant(tenantId))) throw new KoogateError('KOOGATE_NOT_FOUND', 'Unknown tenant.', { tenantId });
+  return tenantId;
+}
+
+/** The answer: the page's items, the total, and the next page as a link that keeps the other parameters. */
+function send<T>(req: Request, res: Response, page: Page<T>, asked: PageRequest): void {
+  let next: string | null = null;
+  if (page.next) {
+    const params = new URLSearchParams();
+    if (flag(req.query.tree)) params.set('tree', '1');
+    params.set('limit', String(asked.limit));
+    if ('offset' in page.next) params.set('offset', String(page.next.offset));
+    else params.set('cursor', encodeCursor(page.next.after));
+    next = `${req.baseUrl}${req.path}?${params.toString()}`;
+  }
+  res.json({ items: page.items, total: page.total, limit: asked.limit, next });
+}
+
+function tenantView(t: TenantRecord, hasCredentials: boolean) {
+  return {
+    tenantId: t.tenantId,
+    tenantCode: t.tenantCode,
+    name: t.name,
+    domainName: t.domainName,
+    instances: t.instances,
+    testFlag: t.testFlag,
+    hasCredentials,
+    updatedAt: t.updatedAt,
+  };
+}
+
+function userView(u: UserRecord) {
+  const { appId: _appId, tenantId: _tenantId, ...rest } = u;
+  return { ...rest, allowed: accessOf(u).allowed };
+}
+
+function departmentView(dep: DepartmentRecord) {
+  return { orgCode: dep.orgCode, orgName: dep.orgName, parentCode: dep.parentCode, updatedAt: dep.updatedAt };
+}
