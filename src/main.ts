@@ -34,6 +34,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
+    // Open keep-alive and websocket connections are closed by close(); never hang an orchestrator's stop.
+    setTimeout(() => process.exit(1), 10_000).unref();
     close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -5,15 +5,26 @@ import { TransactionCookie } from './auth/transaction';
 import type { Config } from './config/config';
 import { loadPrivateKey, OAEP_VARIANTS, type OaepVariant } from './crypto/rsa-oaep';
 import { Sealer } from './crypto/sealed';
+import { endRevokedSessions, mayLogIn } from './directory/access';
 import { Directory } from './directory/directory';
+import { directoryApi } from './http/directory-api';
 import { createApp } from './http/app';
-import { sendError } from './http/respond';
 import { findViewsDir, Views } from './http/views';
 import { kitRouter } from './kit/router';
-import { KitV2Verifier } from './kit/verify';
+import { KitV1Verifier, KitV2Verifier } from './kit/verify';
 import { MarketplaceOAuth } from './marketplace/oauth';
 import type { Logger } from './observability/logger';
-import { createUpstreamProxy } from './proxy/proxy';
+import { AssertionSigner } from './proxy/assertion';
+import { Forwarder } from './proxy/forward';
+import { compileTrust } from './proxy/trust';
+import { WebSocketRegistry } from './proxy/ws-registry';
+import { Gateway } from './http/gateway';
+import { publicPathMatcher } from './http/public-paths';
+import { SessionAuthenticator } from './sessions/authenticator';
+import { SessionCookie } from './sessions/cookie';
+import { LocalBus, RedisBus, type InvalidationBus } from './sessions/invalidation';
+import { SessionCache } from './sessions/session-cache';
+import { TX_COOKIE } from './auth/transaction';
 import { createSessionLayer } from './sessions/session';
 import { SessionService } from './sessions/session-service';
 import { MemoryStore } from './store/memory';
@@ -64,18 +75,58 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
   });
   const views = new Views(findViewsDir());
   const session = createSessionLayer({ secrets: config.sessionSecrets, cookieName: config.cookieName, secure: config.cookieSecure, maxAgeMs, redis });
-  const sessions = new SessionService(store, session.store, grants, { idleMs: config.sessionIdleSeconds * 1000, absoluteMs: maxAgeMs }, log);
+  const bus: InvalidationBus = redis ? await RedisBus.start(redis, log) : new LocalBus();
+  const sessions = new SessionService(store, session.store, grants, { idleMs: config.sessionIdleSeconds * 1000, absoluteMs: maxAgeMs }, log, bus);
+  const cache = new SessionCache(config.sessionCacheMs);
+  const auth = new SessionAuthenticator({
+    cookie: new SessionCookie(config.cookieName, config.sessionSecrets, { secure: config.cookieSecure }),
+    store: session.store,
+    sessions,
+    renewal,
+    cache,
+    // The directory's word on every full check: revocation and role changes reach live sessions.
+    access: async (user) => {
+      const access = await directory.getUserAccess(user.tenantId, user.userName);
+      return { allowed: mayLogIn(config.accessPolicy, access), role: access?.role };
+    },
+    renewSkewMs: config.renewSkewSeconds * 1000,
+    log,
+  });
+  const sockets = new WebSocketRegistry((cookie) => auth.authenticate(cookie), config.wsRecheckSeconds * 1000, log);
+  bus.subscribe((msg) => {
+    cache.apply(msg);
+    sockets.apply(msg);
+  });
+  const assertion = config.assertionKeyPem
+    ? new AssertionSigner(config.assertionKeyPem, config.publicUrl.origin, config.upstreamUrl.origin, config.assertionTtlSeconds)
+    : undefined;
   const variants: readonly OaepVariant[] = config.oaepVariant === 'auto' ? OAEP_VARIANTS : [config.oaepVariant];
+  const kitVerify = { accessKey: config.kitAccessKey, windowMs: config.kitWindowSeconds * 1000, store };
   const kit = kitRouter({
-    verifier: new KitV2Verifier({ accessKey: config.kitAccessKey, windowMs: config.kitWindowSeconds * 1000, store }),
+    verifier: new KitV2Verifier(kitVerify),
+    v1Verifier: new KitV1Verifier(kitVerify),
     directory,
     appId: config.appId,
     privateKey: loadPrivateKey(config.rsaPrivateKeyPem),
     oaepVariants: variants,
     allowHttpMarketplace: config.allowHttpMarketplace,
     log,
+    // Revocation: the sessions of users, tenants and credentials that kit sync takes away end at once;
+    // a role change reaches every replica's session cache, so the next request carries the new role.
+    onAccessChanged: async (change) => {
+      await endRevokedSessions(change, sessions);
+      if (change.kind === 'users-updated') {
+        await Promise.all(change.userNames.map((userName) => bus.publish({ kind: 'user', tenantId: change.tenantId, userName, ended: false })));
+      }
+    },
   });
-  const proxy = createUpstreamProxy({ target: config.upstreamUrl, log, onError: (req, res, err) => sendError(req, res, views, err, { returnTo: req.originalUrl }) });
+  const forwarder = new Forwarder({
+    target: config.upstreamUrl,
+    responseTimeoutMs: config.upstreamTimeoutMs,
+    keepAliveMs: config.upstreamKeepAliveMs,
+    maxSockets: config.upstreamMaxSockets,
+    log,
+  });
   const app = createApp({
     appId: config.appId,
     publicUrl: config.publicUrl,
@@ -83,8 +134,8 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
     cookieName: config.cookieName,
     cookieSecure: config.cookieSecure,
     trustProxy: config.trustProxy,
-    publicPaths: config.publicPaths,
     directory,
+    accessPolicy: config.accessPolicy,
     oauth,
     grants,
     sessions,
@@ -93,12 +144,26 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
     log,
     session: session.middleware,
     store,
-    renewal,
     kit,
-    proxy,
+    directoryApi: directoryApi({ directory, appId: config.appId, token: config.apiToken, log }),
+    assertion,
+  });
+  const gateway = new Gateway({
+    own: app,
+    auth,
+    forwarder,
+    sockets,
+    isPublic: publicPathMatcher(config.publicPaths),
+    ownCookies: [config.cookieName, TX_COOKIE],
+    trust: compileTrust(config.trustProxy),
+    corsOrigins: config.corsOrigins,
+    assertion: assertion ? (user) => assertion.headers(user) : undefined,
+    views,
+    log,
   });
 
-  const server = createServer(app);
+  const server = createServer(gateway.handle);
+  server.on('upgrade', gateway.upgrade);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(config.port, config.host, () => ok());
@@ -117,7 +182,9 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
         server.close(() => ok());
         server.closeAllConnections();
       });
-      proxy.close();
+      sockets.stop();
+      await forwarder.close();
+      await bus.close();
       await store.close();
     },
   };

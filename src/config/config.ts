@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ACCESS_POLICIES, type AccessPolicy } from '../directory/access';
 
 /** The real KooGallery unified login page; `{appId}` is replaced by the configured app id. */
 export const DEFAULT_LOGIN_URL = 'https://macroverse.huaweicloud.com/unified-login/#/portal-login?ind=UNOP&appId={appId}';
@@ -38,11 +39,22 @@ export interface Config {
   marketplaceTimeoutMs: number;
   allowHttpMarketplace: boolean;
   kitWindowSeconds: number;
+  accessPolicy: AccessPolicy;
+  /** Bearer token of the directory API; the API is off without one. */
+  apiToken?: string;
   publicPaths: string[];
   sessionAbsoluteSeconds: number;
   sessionIdleSeconds: number;
   refreshTokenLifetimeSeconds: number;
   renewLockLeaseMs: number;
+  sessionCacheMs: number;
+  upstreamTimeoutMs: number;
+  upstreamKeepAliveMs: number;
+  upstreamMaxSockets: number;
+  corsOrigins: string[];
+  wsRecheckSeconds: number;
+  assertionKeyPem?: string;
+  assertionTtlSeconds: number;
   seedFile?: string;
   logLevel: LogLevel;
 }
@@ -85,13 +97,24 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'KOOGATE_RENEW_SKEW_SECONDS', default: '120', meaning: 'Renew the access token when it expires within this many seconds.' },
   { env: 'KOOGATE_MARKETPLACE_TIMEOUT_MS', default: '5000', meaning: 'Timeout of each call to the marketplace (token, userinfo).' },
   { env: 'KOOGATE_ALLOW_HTTP_MARKETPLACE', default: 'false', meaning: 'Allow tenants whose identity domain is plain http:// (only for local stand-ins and tests).' },
-  { env: 'KOOGATE_KIT_WINDOW_SECONDS', default: '60', meaning: 'Accepted clock difference of kit-sync x-timestamp; nonces are remembered this long.' },
+  { env: 'KOOGATE_KIT_WINDOW_SECONDS', default: '60', meaning: 'Accepted clock difference of kit-sync x-timestamp (V2) and body timeStamp (V1); nonces are remembered this long.' },
+  { env: 'KOOGATE_ACCESS_POLICY', default: 'authorized', meaning: 'Who may log in: authorized (only users that authSync authorized and enabled for the tenant) or tenant (any user of a synced tenant, except users authSync cancelled or disabled; for early testing).' },
+  { env: 'KOOGATE_API_TOKEN', meaning: 'Bearer token of the read-only directory API under /_koogate/api/ (at least 32 characters). Unset: the API answers 404.' },
   { env: 'KOOGATE_PUBLIC_PATHS', default: '', meaning: 'Comma-separated paths served without login (`/health` exact, `/static/*` prefix). Identity headers are still stripped, and set when a session exists.' },
   { env: 'KOOGATE_SESSION_MAX_AGE_SECONDS', default: '2592000', meaning: 'Absolute session lifetime from login (30 days). A session also ends when its refresh token can no longer renew.' },
   { env: 'KOOGATE_SESSION_IDLE_SECONDS', default: '28800', meaning: 'A session unused this long ends (8 hours). The cookie and the Redis TTL follow it.' },
   { env: 'KOOGATE_REFRESH_TOKEN_LIFETIME_SECONDS', default: '2592000', meaning: 'Refresh token lifetime assumed when the token answer carries no refresh_expires_in (30 days, as documented).' },
   { env: 'KOOGATE_RENEW_LOCK_LEASE_MS', default: '5000', meaning: 'Initial lease of the cross-replica renewal lock; extended while the refresh grant is in flight.' },
-  { env: 'KOOGATE_SEED_FILE', meaning: 'JSON file of tenants and app credentials loaded at start (development and tests; production data arrives by kit sync).' },
+  { env: 'KOOGATE_SESSION_CACHE_MS', default: '1000', meaning: 'How long a replica answers a session from memory before checking the store again (0: every request). Logout and revocation reach every replica at once by Redis pub/sub; this bounds a missed message.' },
+  { env: 'KOOGATE_UPSTREAM_TIMEOUT_MS', default: '60000', meaning: 'The app must start answering (status and headers) within this, else 504; 0: no limit. Bodies, server-sent events and long polls then stream for as long as they take.' },
+  { env: 'KOOGATE_UPSTREAM_KEEPALIVE_MS', default: '30000', meaning: 'Idle keep-alive connections to the app are closed after this; 0 turns keep-alive off.' },
+  { env: 'KOOGATE_UPSTREAM_MAX_SOCKETS', default: '256', meaning: 'At most this many connections to the app at once.' },
+  { env: 'KOOGATE_CORS_ORIGINS', default: '', meaning: 'Comma-separated origins (https://app.example.com) allowed to read koogate\'s 401 answers to their fetch calls.' },
+  { env: 'KOOGATE_WS_RECHECK_SECONDS', default: '30', meaning: 'How often open websockets are re-checked against their session (expiry); logout and revocation close them at once.' },
+  { env: 'KOOGATE_ASSERTION_KEY', meaning: 'EC P-256 private key (PEM) that signs an ES256 JWT in X-Koogate-Assertion on every proxied request; the public key is at /_koogate/jwks.json. Unset: no assertion.' },
+  { env: 'KOOGATE_ASSERTION_KEY_FILE', meaning: 'Path of a file holding KOOGATE_ASSERTION_KEY.' },
+  { env: 'KOOGATE_ASSERTION_TTL_SECONDS', default: '60', meaning: 'Lifetime of the assertion JWT.' },
+  { env: 'KOOGATE_SEED_FILE', meaning: 'JSON file of tenants, app credentials and authorized users loaded at start (development and tests; production data arrives by kit sync).' },
   { env: 'KOOGATE_LOG_LEVEL', default: 'info', meaning: 'debug, info, warn or error. Logs are JSON lines on stdout.' },
 ];
 
@@ -184,6 +207,7 @@ export function loadConfig(env: Env): Config {
 
   const sessionSecrets = splitList(read('KOOGATE_SESSION_SECRET'));
   if (sessionSecrets.some((s) => s.length < 32)) problems.push('KOOGATE_SESSION_SECRET: each secret must be at least 32 characters');
+  if (nonEmpty(env.KOOGATE_SESSION_SECRET) && sessionSecrets.length === 0) problems.push('KOOGATE_SESSION_SECRET holds no secret, only separators');
   const encryptionSecrets = splitList(read('KOOGATE_ENCRYPTION_KEYS'));
   if (encryptionSecrets.some((s) => s.length < 32)) problems.push('KOOGATE_ENCRYPTION_KEYS: each key must be at least 32 characters');
 
@@ -199,6 +223,13 @@ export function loadConfig(env: Env): Config {
 
   const logLevel = (read('KOOGATE_LOG_LEVEL') ?? 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) problems.push(`KOOGATE_LOG_LEVEL must be debug, info, warn or error`);
+
+  const accessPolicy = read('KOOGATE_ACCESS_POLICY') ?? 'authorized';
+  if (!(ACCESS_POLICIES as readonly string[]).includes(accessPolicy)) {
+    problems.push(`KOOGATE_ACCESS_POLICY must be ${ACCESS_POLICIES.join(' or ')} (got "${accessPolicy}")`);
+  }
+  const apiToken = read('KOOGATE_API_TOKEN');
+  if (apiToken !== undefined && apiToken.length < 32) problems.push('KOOGATE_API_TOKEN must be at least 32 characters');
 
   const publicPaths = splitList(read('KOOGATE_PUBLIC_PATHS'));
   for (const p of publicPaths) if (!p.startsWith('/')) problems.push(`KOOGATE_PUBLIC_PATHS: "${p}" must start with /`);
@@ -223,16 +254,40 @@ export function loadConfig(env: Env): Config {
     marketplaceTimeoutMs: int('KOOGATE_MARKETPLACE_TIMEOUT_MS', 100, 60000),
     allowHttpMarketplace: bool('KOOGATE_ALLOW_HTTP_MARKETPLACE'),
     kitWindowSeconds: int('KOOGATE_KIT_WINDOW_SECONDS', 1, 3600),
+    accessPolicy: accessPolicy as AccessPolicy,
+    apiToken,
     publicPaths,
     sessionAbsoluteSeconds: int('KOOGATE_SESSION_MAX_AGE_SECONDS', 60, 366 * 24 * 3600),
     sessionIdleSeconds: int('KOOGATE_SESSION_IDLE_SECONDS', 60, 366 * 24 * 3600),
     refreshTokenLifetimeSeconds: int('KOOGATE_REFRESH_TOKEN_LIFETIME_SECONDS', 60, 366 * 24 * 3600),
     renewLockLeaseMs: int('KOOGATE_RENEW_LOCK_LEASE_MS', 100, 60000),
+    sessionCacheMs: int('KOOGATE_SESSION_CACHE_MS', 0, 60000),
+    upstreamTimeoutMs: int('KOOGATE_UPSTREAM_TIMEOUT_MS', 0, 3600_000),
+    upstreamKeepAliveMs: int('KOOGATE_UPSTREAM_KEEPALIVE_MS', 0, 3600_000),
+    upstreamMaxSockets: int('KOOGATE_UPSTREAM_MAX_SOCKETS', 1, 65535),
+    corsOrigins: splitList(read('KOOGATE_CORS_ORIGINS')),
+    wsRecheckSeconds: int('KOOGATE_WS_RECHECK_SECONDS', 1, 3600),
+    assertionKeyPem: readAssertionKey(env, problems),
+    assertionTtlSeconds: int('KOOGATE_ASSERTION_TTL_SECONDS', 5, 3600),
     seedFile: read('KOOGATE_SEED_FILE'),
     logLevel,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function readAssertionKey(env: Env, problems: string[]): string | undefined {
+  let pem: string | undefined;
+  if (nonEmpty(env.KOOGATE_ASSERTION_KEY)) pem = env.KOOGATE_ASSERTION_KEY.replace(/\\n/g, '\n');
+  else if (nonEmpty(env.KOOGATE_ASSERTION_KEY_FILE)) {
+    try {
+      pem = readFileSync(env.KOOGATE_ASSERTION_KEY_FILE.trim(), 'utf8');
+    } catch (e) {
+      problems.push(`KOOGATE_ASSERTION_KEY_FILE cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (pem && !/-----BEGIN (EC )?PRIVATE KEY-----/.test(pem)) problems.push('KOOGATE_ASSERTION_KEY must be a PEM EC private key (P-256)');
+  return pem;
 }
 
 function readRedis(read: (n: string) => string | undefined, bool: (n: string) => boolean, problems: string[]): RedisSettings | undefined {

@@ -1,24 +1,19 @@
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { sessionGuard, publicPathMatcher } from '../auth/guard';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { authRoutes, type AuthRoutesDeps } from '../auth/routes';
-import { TX_COOKIE } from '../auth/transaction';
-import type { Logger } from '../observability/logger';
-import { setIdentity, stripCookies, stripIdentity } from '../proxy/identity';
-import type { UpstreamProxy } from '../proxy/proxy';
-import type { KeyValueStore } from '../store/store';
-import type { TokenRenewal } from '../tokens/renewal';
 import { KoogateError } from '../errors';
+import type { Logger } from '../observability/logger';
+import type { AssertionSigner } from '../proxy/assertion';
+import type { KeyValueStore } from '../store/store';
 import { sendError, toKoogateError } from './respond';
-import type { RequestHandler, Router } from 'express';
 
 export interface AppDeps extends AuthRoutesDeps {
   trustProxy: boolean | number | string;
-  publicPaths: readonly string[];
   session: RequestHandler;
   store: KeyValueStore;
-  renewal: TokenRenewal;
   kit: Router;
-  proxy: UpstreamProxy;
+  /** The read-only directory API (http/directory-api.ts); stateless, so mounted before the session layer. */
+  directoryApi: Router;
+  assertion?: AssertionSigner;
   log: Logger;
 }
 
@@ -29,12 +24,14 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
 };
 
-/** Routes in order: health, kit sync, koogate's own pages, then everything else through the guard to the app. */
+/**
+ * koogate's own routes: health, kit sync, login/callback/logout. Everything else goes through the
+ * gateway (http/gateway.ts) and never reaches express.
+ */
 export function createApp(d: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', d.trustProxy);
-  const ownCookies = [d.cookieName, TX_COOKIE];
 
   // Security headers on koogate's own pages only: applied globally they would rewrite the app's pages.
   app.use('/_koogate', (_req, res, next) => {
@@ -53,28 +50,25 @@ export function createApp(d: AppDeps): Express {
       res.status(503).json({ status: 'unavailable', store: d.store.kind, reason: 'store unreachable' });
     }
   });
-  app.use('/produceAPI', d.kit);
-
-  app.use(d.session);
-  app.use('/_koogate', express.urlencoded({ extended: false, limit: '16kb' }), authRoutes(d));
-  app.use('/_koogate', (req, _res, next) => next(new KoogateError('KOOGATE_NOT_FOUND', 'Not found.', { path: req.path })));
-
-  const isPublic = publicPathMatcher(d.publicPaths);
-  app.use(sessionGuard({ renewal: d.renewal, sessions: d.sessions, isPublic, log: d.log }));
-  app.use((req: Request, res: Response) => {
-    stripIdentity(req.headers);
-    stripCookies(req.headers, ownCookies);
-    if (req.koogateUser) setIdentity(req.headers, req.koogateUser);
-    d.proxy.forward(req, res);
+  app.get('/_koogate/jwks.json', (_req, res, next) => {
+    if (!d.assertion) return next();
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.json(d.assertion.jwks());
   });
+  app.use('/produceAPI', d.kit);
+  app.use('/_koogate/api', d.directoryApi);
+
+  app.use('/_koogate', d.session, express.urlencoded({ extended: false, limit: '16kb' }), authRoutes(d));
+  app.use('/_koogate', (req, _res, next) => next(new KoogateError('KOOGATE_NOT_FOUND', 'Not found.', { path: req.path })));
+  app.use((req, _res, next) => next(new KoogateError('KOOGATE_NOT_FOUND', 'Not found.', { path: req.path })));
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toKoogateError(err);
-    const fields = { code: e.code, path: req.path, ...e.detail };
+    const fields = { errorCode: e.code, path: req.path, ...e.detail };
     if (e.status >= 500) d.log.error('request failed', fields);
     else d.log.info('request refused', fields);
     if (res.headersSent) return void res.end();
-    sendError(req, res, d.views, e, { returnTo: req.path.startsWith('/_koogate') ? '/' : req.originalUrl });
+    sendError(req, res, d.views, e, { returnTo: '/' });
   });
   return app;
 }

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KoogateError, type ErrorCode } from '../errors';
 import { ERROR_TEXT, pickLang, UI_TEXT } from './messages';
 import type { Views } from './views';
@@ -7,7 +7,7 @@ import type { Views } from './views';
  * A top-level HTML navigation, the only kind of request that is redirected to login or shown a page.
  * fetch/XHR, subresources and API clients get JSON instead.
  */
-export function isPageNavigation(req: Request): boolean {
+export function isPageNavigation(req: IncomingMessage): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const mode = req.headers['sec-fetch-mode'];
   if (mode !== undefined && mode !== 'navigate') return false;
@@ -19,30 +19,41 @@ export function isPageNavigation(req: Request): boolean {
 
 export const loginPath = (returnTo: string) => `/_koogate/login?returnTo=${encodeURIComponent(returnTo)}`;
 
+export interface ErrorResponseOptions {
+  returnTo?: string;
+  /** Extra headers (CORS, Set-Cookie) to send with the error. */
+  headers?: Record<string, string | string[]>;
+}
+
 /** The one place where koogate errors become HTTP answers: a page for navigations, JSON otherwise. */
-export function sendError(req: Request, res: Response, views: Views, err: KoogateError, opts: { returnTo?: string } = {}): void {
+export function sendError(req: IncomingMessage, res: ServerResponse, views: Views, err: KoogateError, opts: ErrorResponseOptions = {}): void {
   const lang = pickLang(req);
   const text = ERROR_TEXT[err.code][lang];
   const ui = UI_TEXT[lang];
-  res.status(err.status);
+  const returnTo = opts.returnTo ?? '/';
+  res.statusCode = err.status;
+  for (const [k, v] of Object.entries(opts.headers ?? {})) res.setHeader(k, v);
   res.setHeader('Cache-Control', 'no-store');
   if (err.status === 503) res.setHeader('Retry-After', '5');
-  if (isPageNavigation(req) || req.path.startsWith('/_koogate/')) {
+  const own = (req.url ?? '').startsWith('/_koogate/');
+  if (isPageNavigation(req) || (own && !String(req.headers.accept ?? '').includes('application/json'))) {
     const signIn = err.status === 401 || err.status === 400 || err.code === 'KOOGATE_USERINFO_INVALID';
-    res.type('html').send(
-      views.render('error', {
-        lang: lang === 'zh' ? 'zh-CN' : 'en',
-        title: text.title,
-        message: text.message,
-        code: err.code,
-        codeLabel: ui.codeLabel,
-        actionHref: signIn ? loginPath(opts.returnTo ?? '/') : (opts.returnTo ?? '/'),
-        actionLabel: signIn ? ui.signIn : ui.home,
-      }),
-    );
+    const html = views.render('error', {
+      lang: lang === 'zh' ? 'zh-CN' : 'en',
+      title: text.title,
+      message: text.message,
+      code: err.code,
+      codeLabel: ui.codeLabel,
+      actionHref: signIn ? loginPath(returnTo) : returnTo,
+      actionLabel: signIn ? ui.signIn : ui.home,
+    });
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.end(req.method === 'HEAD' ? undefined : html);
     return;
   }
-  res.json({ error: errorName(err.code), code: err.code, message: text.message, ...(err.status === 401 ? { login_url: loginPath(opts.returnTo ?? '/') } : {}) });
+  const body = { error: errorName(err.code), code: err.code, message: text.message, ...(err.status === 401 ? { login_url: loginPath(returnTo) } : {}) };
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
 }
 
 function errorName(code: ErrorCode): string {
@@ -62,6 +73,6 @@ function isStoreFailure(e: Error): boolean {
   return (
     e.name === 'StoreUnavailableError' ||
     e.name === 'MaxRetriesPerRequestError' ||
-    /enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable/.test(e.message)
+    /enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable|ClusterAllFailedError|None of startup nodes/.test(e.message)
   );
 }

@@ -1,15 +1,15 @@
-import type { IncomingHttpHeaders } from 'node:http';
+type Headers = Record<string, string | string[] | undefined>;
 import type { MarketplaceUser } from '../marketplace/oauth';
 
 /** Headers that only koogate may set; copies sent by clients are always removed. */
 export const IDENTITY_HEADERS = ['x-forwarded-user', 'x-forwarded-tenant', 'x-forwarded-email', 'x-forwarded-name', 'x-forwarded-role'] as const;
 
-export function stripIdentity(headers: IncomingHttpHeaders): void {
+export function stripIdentity(headers: Headers): void {
   for (const h of IDENTITY_HEADERS) delete headers[h];
   for (const h of Object.keys(headers)) if (h.startsWith('x-koogate-')) delete headers[h];
 }
 
-export function setIdentity(headers: IncomingHttpHeaders, user: MarketplaceUser): void {
+export function setIdentity(headers: Headers, user: MarketplaceUser): void {
   headers['x-forwarded-user'] = user.userName;
   headers['x-forwarded-tenant'] = user.tenantId;
   if (user.email) headers['x-forwarded-email'] = user.email;
@@ -20,9 +20,9 @@ export function setIdentity(headers: IncomingHttpHeaders, user: MarketplaceUser)
 }
 
 /** Removes koogate's own cookies from the Cookie header so the app never sees them. */
-export function stripCookies(headers: IncomingHttpHeaders, names: readonly string[]): void {
+export function stripCookies(headers: Headers, names: readonly string[]): void {
   const cookie = headers.cookie;
-  if (!cookie) return;
+  if (!cookie || typeof cookie !== 'string') return;
   const kept = cookie
     .split(';')
     .map((c) => c.trim())

@@ -5,11 +5,13 @@ import { kitTimeStamp, sendKitCall } from '../kit/client';
 import type { Logger } from '../observability/logger';
 import { startKoogate, type Koogate } from '../server';
 import { startDemoApp, type DemoApp } from './demo-app';
-import { startSandbox, type Sandbox, type SandboxTenant } from './marketplace';
+import { startSandbox, type Sandbox, type SandboxTenant, type SandboxUser } from './marketplace';
 
 export const DEMO_APP_ID = 'demo-app-0001';
 
 export interface StackOptions {
+  /** Put koogate in front of this app instead of the demo app. */
+  upstreamUrl?: string;
   log: Logger;
   /** koogate's port; 0 picks a free one. */
   port?: number;
@@ -35,16 +37,16 @@ export interface StackSecrets {
 export interface Stack {
   koogate: Koogate;
   sandbox: Sandbox;
-  app: DemoApp;
+  app: Pick<DemoApp, 'url' | 'close'>;
   /** The URL a browser opens. */
   url: string;
   secrets: StackSecrets;
-  /** Pushes tenantSync + applicationSync for every sandbox tenant to koogate, as KooGallery would. */
+  /** Pushes tenantSync, applicationSync and authSync for every sandbox tenant to koogate, as KooGallery would. */
   syncTenants(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Pushes tenantSync + applicationSync for every sandbox tenant to a koogate, signed and encrypted as KooGallery does. */
+/** Pushes tenantSync, applicationSync and authSync (all users) for every sandbox tenant to a koogate, signed and encrypted as KooGallery does. */
 export async function syncTenants(sandbox: Sandbox, koogateUrl: string, secrets: StackSecrets): Promise<void> {
   const publicKey = loadPublicKey(secrets.publicKeyPem);
   for (const t of sandbox.tenants) {
@@ -52,6 +54,8 @@ export async function syncTenants(sandbox: Sandbox, koogateUrl: string, secrets:
     const calls = [
       { iface: 'tenantSync' as const, body: { ...common, orderId: `order-${t.tenantId}`, tenantCode: t.tenantCode, name: t.name, domainName: sandbox.domainOf(t.tenantId), flag: 1 } },
       { iface: 'applicationSync' as const, body: { ...common, appId: DEMO_APP_ID, clientId: t.clientId, clientSecret: t.clientSecret, flag: 1 } },
+      // The tenant's administrator authorizes every demo user (koogate's default policy admits no one else).
+      { iface: 'authSync' as const, body: { ...common, appId: DEMO_APP_ID, flag: 1, userList: t.users.map(demoUserEntry) } },
     ];
     for (const c of calls) {
       const res = await sendKitCall({ baseUrl: koogateUrl, iface: c.iface, accessKey: secrets.accessKey, body: c.body, publicKey });
@@ -59,6 +63,11 @@ export async function syncTenants(sandbox: Sandbox, koogateUrl: string, secrets:
       if (answer?.resultCode !== '000000') throw new Error(`${c.iface} for ${t.tenantId} failed: ${res.text}`);
     }
   }
+}
+
+/** A sandbox user as authSync names them (PROTOCOL.md §3.5): enabled, with the sandbox's role. */
+export function demoUserEntry(u: SandboxUser): Record<string, string> {
+  return { userName: u.userName, name: u.name, orgCode: u.organizationCode ?? '', role: u.role ?? 'user', enable: 'true' };
 }
 
 /** The koogate settings of the demo stack: koogate in front of `appUrl`, logging in through `sandbox`. */
@@ -97,7 +106,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const secrets = opts.secrets ?? newSecrets();
   const ownSandbox = !opts.sandbox;
   const sandbox = opts.sandbox ?? (await startSandbox({ tenants: opts.tenants }));
-  const app = await startDemoApp({});
+  const app: Pick<DemoApp, 'url' | 'close'> = opts.upstreamUrl ? { url: opts.upstreamUrl, close: async () => {} } : await startDemoApp({});
   const publicHost = opts.publicHost ?? 'localhost';
   const env: Record<string, string> = {
     ...stackEnv(sandbox, app.url, secrets, opts.port ?? 0, publicHost),

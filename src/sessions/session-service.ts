@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type session from 'express-session';
+import type { InvalidationBus } from './invalidation';
 import type { MarketplaceUser } from '../marketplace/oauth';
 import type { Logger } from '../observability/logger';
 import type { KeyValueStore } from '../store/store';
@@ -49,7 +50,7 @@ export class SessionService {
     private readonly grants: GrantStore,
     private readonly life: SessionLifetimes,
     private readonly log: Logger,
-    private readonly onEnded: (sids: string[]) => void = () => {},
+    private readonly bus: InvalidationBus,
   ) {
     this.now = life.now ?? Date.now;
     // Extending the idle window rewrites the session; doing it at most every tenth of the window keeps
@@ -83,20 +84,32 @@ export class SessionService {
     return this.now() >= this.grants.endsAt(grant) ? 'session lifetime reached' : null;
   }
 
-  /**
-   * Extends the idle window when a tenth of it has passed; the session is then saved (cookie and store
-   * TTL move together). Otherwise nothing is written.
-   */
-  touch(req: Request, grant: Grant): void {
-    const auth = req.session.auth;
-    if (!auth) return;
-    const now = this.now();
-    if (now - auth.lastSeen < this.touchAfterMs) return;
-    auth.lastSeen = now;
-    req.session.cookie.maxAge = this.cookieMaxAge(grant, now);
+  /** When the idle window of this session next needs extending. */
+  touchAt(auth: SessionAuth): number {
+    return auth.lastSeen + this.touchAfterMs;
   }
 
-  private cookieMaxAge(grant: Grant, now: number): number {
+  /**
+   * Extends the idle window when a tenth of it has passed: moves `lastSeen` and returns the cookie's new
+   * max age (the caller saves the session, so cookie and store TTL move together). Otherwise null: nothing
+   * to write.
+   */
+  extend(auth: SessionAuth, grant: Grant): number | null {
+    const now = this.now();
+    if (now < this.touchAt(auth)) return null;
+    auth.lastSeen = now;
+    return this.cookieMaxAge(grant, now);
+  }
+
+  get idleMs(): number {
+    return this.life.idleMs;
+  }
+
+  lifetimeEnd(grant: Grant): number {
+    return this.grants.endsAt(grant);
+  }
+
+  cookieMaxAge(grant: Grant, now: number = this.now()): number {
     return Math.max(1000, Math.min(this.life.idleMs, this.grants.endsAt(grant) - now));
   }
 
@@ -111,7 +124,7 @@ export class SessionService {
       { op: 'srem', key: userIndex(auth.user.tenantId, auth.user.userName), member },
       { op: 'srem', key: tenantIndex(auth.user.tenantId), member },
     ]);
-    this.onEnded([sid]);
+    await this.bus.publish({ kind: 'session', sid });
   }
 
   /** Ends every session of a tenant, or of one user of it, on every replica. Returns how many. */
@@ -127,7 +140,7 @@ export class SessionService {
     ]);
     await this.store.atomic(ops);
     await Promise.all(entries.map((e) => destroy(this.sessions, e.sid).catch(() => undefined)));
-    this.onEnded(entries.map((e) => e.sid));
+    await this.bus.publish(filter.userName === undefined ? { kind: 'tenant', tenantId: filter.tenantId, ended: true } : { kind: 'user', tenantId: filter.tenantId, userName: filter.userName, ended: true });
     this.log.info('sessions ended', { tenantId: filter.tenantId, userName: filter.userName, count: entries.length });
     return entries.length;
   }

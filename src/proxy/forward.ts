@@ -1,0 +1,136 @@
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import { KoogateError } from '../errors';
+import type { Logger } from '../observability/logger';
+import { endToEndHeaders, endToEndResponseHeaders } from './headers';
+
+export interface ForwarderOptions {
+  target: URL;
+  /** Upstream must start answering (headers) within this after the request was sent; 0 = no limit. Bodies stream for as long as they take. */
+  responseTimeoutMs: number;
+  keepAliveMs: number;
+  maxSockets: number;
+  log: Logger;
+}
+
+export type UpstreamError = (err: KoogateError) => void;
+
+/**
+ * Streams requests to the ISV app and answers back: undici's connection pool for ordinary requests (its
+ * client is much cheaper per request than node:http's), node:http for upgrades. No buffering, hop-by-hop
+ * fields dropped both ways, a bounded wait for the answer to start.
+ */
+export class Forwarder {
+  private readonly pool: Pool;
+  private readonly request: typeof httpRequest;
+  private readonly basePath: string;
+
+  constructor(private readonly o: ForwarderOptions) {
+    this.pool = new Pool(o.target.origin, {
+      connections: o.maxSockets,
+      keepAliveTimeout: o.keepAliveMs || 1,
+      headersTimeout: o.responseTimeoutMs,
+      // Bodies (downloads, server-sent events, long polls) stream for as long as they take.
+      bodyTimeout: 0,
+    });
+    this.request = o.target.protocol === 'https:' ? (httpsRequest as unknown as typeof httpRequest) : httpRequest;
+    this.basePath = o.target.pathname.replace(/\/+$/, '');
+  }
+
+  private options(req: IncomingMessage, headers: Record<string, string | string[]>) {
+    return {
+      protocol: this.o.target.protocol,
+      hostname: this.o.target.hostname,
+      port: this.o.target.port,
+      method: req.method,
+      path: this.basePath + (req.url ?? '/'),
+      headers,
+    };
+  }
+
+  /** Sends `req` upstream with `headers` and streams the answer into `res`; `onError` answers failures before any byte was sent. */
+  web(req: IncomingMessage, res: ServerResponse, headers: Record<string, string | string[]>, onError: UpstreamError): void {
+    const abort = new AbortController();
+    // The client went away: stop the upstream work too.
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    this.pool
+      .request({
+        path: this.basePath + (req.url ?? '/'),
+        method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+        headers,
+        body: hasBody ? req : null,
+        signal: abort.signal,
+        reset: this.o.keepAliveMs === 0,
+      })
+      .then(
+        (up) => {
+          res.writeHead(up.statusCode, endToEndHeaders(up.headers));
+          // Server-sent events and long polls must not wait in a buffer.
+          if (String(up.headers['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
+          up.body.on('error', () => res.destroy());
+          up.body.pipe(res);
+        },
+        (err: Error & { code?: string }) => {
+          if (abort.signal.aborted) return;
+          const code = err.code === 'UND_ERR_HEADERS_TIMEOUT' ? 'KOOGATE_UPSTREAM_TIMEOUT' : 'KOOGATE_UPSTREAM_UNAVAILABLE';
+          if (res.headersSent || res.destroyed) return void res.destroy();
+          this.o.log.warn('upstream failed', { errorCode: code, reason: (err.cause as { code?: string } | undefined)?.code ?? err.code ?? err.message, method: req.method, path: req.url?.split('?')[0] });
+          onError(new KoogateError(code, 'The application is not answering.', { reason: err.message }));
+        },
+      );
+  }
+
+  /**
+   * Opens a websocket (or any HTTP upgrade) upstream and splices the two sockets. Resolves with the
+   * upstream socket once switched, or null when upstream refused (its answer is relayed).
+   */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, headers: Record<string, string | string[]>): Promise<Duplex | null> {
+    return new Promise((resolve) => {
+      const up = this.request({ ...this.options(req, { ...headers, connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? 'websocket') }), agent: false });
+      up.on('upgrade', (upRes, upSocket, upHead) => {
+        socket.write(statusLine(101, upRes.statusMessage ?? 'Switching Protocols') + rawHeaderLines(upRes.rawHeaders) + '\r\n');
+        if (upHead.length) socket.write(upHead);
+        if (head.length) upSocket.write(head);
+        upSocket.pipe(socket).pipe(upSocket);
+        const close = () => {
+          upSocket.destroy();
+          socket.destroy();
+        };
+        upSocket.on('error', close);
+        socket.on('error', close);
+        upSocket.on('close', close);
+        socket.on('close', close);
+        resolve(upSocket);
+      });
+      up.on('response', (upRes) => {
+        socket.write(statusLine(upRes.statusCode ?? 502, upRes.statusMessage ?? '') + rawHeaderLines(endToEndResponseHeaders(upRes)) + 'Connection: close\r\n\r\n');
+        upRes.pipe(socket);
+        resolve(null);
+      });
+      up.on('error', (err) => {
+        this.o.log.warn('upstream failed', { errorCode: 'KOOGATE_UPSTREAM_UNAVAILABLE', reason: (err as NodeJS.ErrnoException).code ?? err.message, upgrade: true });
+        if (socket.writable) socket.end('HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"upstream_unavailable","code":"KOOGATE_UPSTREAM_UNAVAILABLE"}');
+        resolve(null);
+      });
+      socket.on('error', () => up.destroy());
+      up.end();
+    });
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
+
+const statusLine = (code: number, msg: string) => `HTTP/1.1 ${code} ${msg}\r\n`;
+
+function rawHeaderLines(raw: string[]): string {
+  let s = '';
+  for (let i = 0; i < raw.length; i += 2) s += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return s;
+}

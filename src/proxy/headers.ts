@@ -1,0 +1,67 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+
+/** Hop-by-hop fields (RFC 9110 §7.6.1) and their older companions: never forwarded by a proxy. */
+const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'http2-settings']);
+
+/** Names listed in a Connection field are hop-by-hop too. */
+function connectionListed(value: string | string[] | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const v of Array.isArray(value) ? value : value ? [value] : []) for (const t of v.split(',')) out.add(t.trim().toLowerCase());
+  return out;
+}
+
+/** Request headers to send upstream: end-to-end fields only. */
+export function endToEndRequestHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const listed = connectionListed(headers.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || listed.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Response headers as undici gives them (lower-case names, repeated ones as arrays), end-to-end fields only. */
+export function endToEndHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const listed = connectionListed(headers.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || listed.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Response header pairs (raw, order and case kept) to send back: end-to-end fields only. */
+export function endToEndResponseHeaders(res: IncomingMessage): string[] {
+  const raw = res.rawHeaders;
+  const listed = connectionListed(res.headers.connection);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+export type TrustFn = (addr: string, hop: number) => boolean;
+
+/**
+ * X-Forwarded-For/-Proto/-Host as koogate saw the request. A client's own values are kept only when the
+ * peer is a trusted proxy (KOOGATE_TRUST_PROXY), else replaced.
+ */
+export function setForwarded(out: Record<string, string | string[]>, req: IncomingMessage, trust: TrustFn): void {
+  const remote = req.socket.remoteAddress ?? '';
+  const trusted = trust(remote, 0);
+  const prior = trusted ? req.headers['x-forwarded-for'] : undefined;
+  out['x-forwarded-for'] = prior ? `${String(prior)}, ${remote}` : remote;
+  const ownProto = (req.socket as TLSSocket).encrypted ? 'https' : 'http';
+  const fwdProto = trusted ? String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() : '';
+  out['x-forwarded-proto'] = fwdProto || ownProto;
+  const host = (trusted ? req.headers['x-forwarded-host'] : undefined) ?? req.headers.host;
+  if (host) out['x-forwarded-host'] = String(host);
+  else delete out['x-forwarded-host'];
+}

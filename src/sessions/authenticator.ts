@@ -1,0 +1,111 @@
+import type session from 'express-session';
+import { KoogateError } from '../errors';
+import type { MarketplaceUser } from '../marketplace/oauth';
+import type { Logger } from '../observability/logger';
+import type { TokenRenewal } from '../tokens/renewal';
+import type { SessionCookie } from './cookie';
+import type { SessionAuth } from './session';
+import type { SessionCache } from './session-cache';
+import type { SessionService } from './session-service';
+
+/** What the directory says of a user right now (role changes and revocations reach live sessions here). */
+export type AccessCheck = (user: MarketplaceUser) => Promise<{ allowed: boolean; role?: string }>;
+
+export type AuthOutcome =
+  /** No session cookie, a forged one, or a session that no longer exists. */
+  | { kind: 'anonymous'; clearCookie?: string }
+  /** The session ended on this request (idle, lifetime, refresh refused, revoked). */
+  | { kind: 'ended'; reason: string; clearCookie: string }
+  | { kind: 'user'; sid: string; user: MarketplaceUser; setCookie?: string };
+
+interface StoredSession extends session.SessionData {
+  auth?: SessionAuth;
+}
+
+export interface AuthenticatorDeps {
+  cookie: SessionCookie;
+  store: session.Store;
+  sessions: SessionService;
+  renewal: TokenRenewal;
+  cache: SessionCache;
+  access?: AccessCheck;
+  renewSkewMs: number;
+  log: Logger;
+  now?: () => number;
+}
+
+/**
+ * Decides who a proxied request (or websocket) is, without express: the signed cookie, the session
+ * cache, and on a miss the full check — session record, idle window, token renewal, lifetime, the
+ * directory's word — whose result is cached for the next requests.
+ */
+export class SessionAuthenticator {
+  private readonly now: () => number;
+
+  constructor(private readonly d: AuthenticatorDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  async authenticate(cookieHeader: string | undefined): Promise<AuthOutcome> {
+    const sid = this.d.cookie.sid(cookieHeader);
+    if (!sid) return { kind: 'anonymous' };
+    const hit = this.d.cache.get(sid);
+    if (hit) return { kind: 'user', sid, user: hit.user };
+    return this.check(sid);
+  }
+
+  private async check(sid: string): Promise<AuthOutcome> {
+    const sess = await getSession(this.d.store, sid);
+    const auth = sess?.auth;
+    if (!sess || !auth) return { kind: 'anonymous', clearCookie: this.d.cookie.clear() };
+    try {
+      const idle = this.d.sessions.idleEnded(auth);
+      if (idle) throw ended(idle);
+      const grant = await this.d.renewal.fresh(auth.grantId);
+      const over = this.d.sessions.lifetimeEnded(grant);
+      if (over) throw ended(over);
+      let user = auth.user;
+      if (this.d.access) {
+        const verdict = await this.d.access(auth.user);
+        if (!verdict.allowed) throw ended('access withdrawn');
+        if (verdict.role && verdict.role !== user.role) user = { ...user, role: verdict.role };
+      }
+      let setCookie: string | undefined;
+      const maxAgeMs = this.d.sessions.extend(auth, grant);
+      if (maxAgeMs !== null) {
+        const now = this.now();
+        sess.cookie.expires = new Date(now + maxAgeMs);
+        sess.cookie.originalMaxAge = maxAgeMs;
+        await setSession(this.d.store, sid, sess);
+        setCookie = this.d.cookie.serialize(sid, maxAgeMs, now);
+      }
+      this.d.cache.put(sid, {
+        auth,
+        user,
+        dueAt: grant.expiresAt - this.d.renewSkewMs,
+        touchAt: this.d.sessions.touchAt(auth),
+        endsAt: Math.min(this.d.sessions.lifetimeEnd(grant), auth.lastSeen + this.d.sessions.idleMs),
+      });
+      return { kind: 'user', sid, user, setCookie };
+    } catch (e) {
+      if (!(e instanceof KoogateError) || e.code !== 'KOOGATE_SESSION_EXPIRED') throw e;
+      const reason = String(e.detail.reason ?? 'ended');
+      this.d.log.info('session ended', { tenantId: auth.user.tenantId, userName: auth.user.userName, reason });
+      await this.d.sessions.release(sid, auth);
+      await destroySession(this.d.store, sid);
+      return { kind: 'ended', reason, clearCookie: this.d.cookie.clear() };
+    }
+  }
+}
+
+const ended = (reason: string) => new KoogateError('KOOGATE_SESSION_EXPIRED', 'Session ended.', { reason });
+
+function getSession(store: session.Store, sid: string): Promise<StoredSession | null> {
+  return new Promise((ok, fail) => store.get(sid, (err: unknown, s?: session.SessionData | null) => (err ? fail(err) : ok((s as StoredSession) ?? null))));
+}
+function setSession(store: session.Store, sid: string, s: StoredSession): Promise<void> {
+  return new Promise((ok, fail) => store.set(sid, s, (err?: unknown) => (err ? fail(err) : ok())));
+}
+function destroySession(store: session.Store, sid: string): Promise<void> {
+  return new Promise((ok, fail) => store.destroy(sid, (err?: unknown) => (err ? fail(err) : ok())));
+}
