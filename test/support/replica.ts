@@ -41,6 +41,8 @@ export async function startReplica(env: Record<string, string>): Promise<Replica
         if (child.exitCode !== null) return ok();
         child.once('exit', () => ok());
         child.kill('SIGTERM');
+        // A replica that does not stop in time is a finding of its own, but must not hold the suite.
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
       }),
   };
 }
