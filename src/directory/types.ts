@@ -31,8 +31,19 @@ export interface AppCredential {
 
 export type Role = 'admin' | 'user';
 
+/** The optional profile fields of an authSync user (PROTOCOL.md §3.5). */
+export interface UserProfile {
+  position?: string;
+  employeeCode?: string;
+  employeeType?: number;
+  mobile?: string;
+  email?: string;
+  workPlace?: string;
+  entryDate?: string;
+}
+
 /** A user as authSync leaves them (PROTOCOL.md §3.5); identified by tenant + userName. */
-export interface UserRecord {
+export interface UserRecord extends UserProfile {
   tenantId: TenantId;
   userName: string;
   name: string;
@@ -42,13 +53,6 @@ export interface UserRecord {
   enabled: boolean;
   /** False once authSync cancelled the authorization (flag 3); an add (flag 1) gives it back. */
   authorized: boolean;
-  position?: string;
-  employeeCode?: string;
-  employeeType?: number;
-  mobile?: string;
-  email?: string;
-  workPlace?: string;
-  entryDate?: string;
   appId: string;
   /** The instance (order) of the last authSync that changed this user. */
   instanceId: string;

@@ -1,25 +1,18 @@
 import type { WriteOp } from '../store/store';
 import { accessOf } from './access';
 import { userKey, usersKey } from './keys';
-import type { Role, TenantId, UserRecord } from './types';
+import type { Role, TenantId, UserProfile, UserRecord } from './types';
 
 /** authSync flags (PROTOCOL.md §3.5). */
 export type AuthSyncFlag = 0 | 1 | 2 | 3;
 
 /** One entry of authSync's userList, already validated. Delete and cancel entries may carry only userName. */
-export interface UserEntry {
+export interface UserEntry extends UserProfile {
   userName: string;
   name?: string;
   orgCode?: string;
   role?: Role;
   enabled?: boolean;
-  position?: string;
-  employeeCode?: string;
-  employeeType?: number;
-  mobile?: string;
-  email?: string;
-  workPlace?: string;
-  entryDate?: string;
 }
 
 export interface AuthSyncChange {

@@ -7,24 +7,25 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 
 /**
- * Koogate's own pages from `views/`: `{{name}}` is escaped, `{{{style}}}` inserts views/_style.css,
+ * Koogate's own pages from `views/`: `{{name}}` is escaped, `{{{head}}}` inserts views/_head.html (with views/_style.css),
  * `{{#name}}…{{/name}}` keeps its content only when `name` is set. Templates are read once at start.
  */
 export class Views {
   private readonly templates = new Map<string, string>();
-  private readonly style: string;
+  private readonly head: string;
 
   constructor(dir: string) {
-    for (const f of readdirSync(dir)) if (f.endsWith('.html')) this.templates.set(f.slice(0, -5), readFileSync(join(dir, f), 'utf8'));
-    this.style = readFileSync(join(dir, '_style.css'), 'utf8');
+    for (const f of readdirSync(dir)) if (f.endsWith('.html') && !f.startsWith('_')) this.templates.set(f.slice(0, -5), readFileSync(join(dir, f), 'utf8'));
+    // Every page shares one <head> (views/_head.html) with the style sheet inlined: no extra request.
+    this.head = readFileSync(join(dir, '_head.html'), 'utf8').replace('{{{style}}}', readFileSync(join(dir, '_style.css'), 'utf8'));
   }
 
   render(name: string, vars: ViewVars): string {
     const tpl = this.templates.get(name);
     if (tpl === undefined) throw new Error(`no view ${name}`);
     return tpl
+      .replace('{{{head}}}', this.head)
       .replace(/\{\{#(\w+)\}\}([\s\S]*?)\{\{\/\1\}\}/g, (_, k: string, inner: string) => (vars[k] ? inner : ''))
-      .replace('{{{style}}}', this.style)
       .replace(/\{\{(\w+)\}\}/g, (_, k: string) => escapeHtml(vars[k] ?? ''));
   }
 }

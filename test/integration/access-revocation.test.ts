@@ -1,11 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import { loadPublicKey } from '../../src/crypto/rsa-oaep';
-import { startDemoApp, type DemoApp } from '../../src/sandbox/demo-app';
-import { startSandbox, type Sandbox } from '../../src/sandbox/marketplace';
-import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants, type Stack, type StackSecrets } from '../../src/sandbox/stack';
+import type { Sandbox } from '../../src/sandbox/marketplace';
+import { DEMO_APP_ID, type Stack } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
-import { freePort, startRedis, type RedisServer } from '../support/redis';
-import { startReplica, type Replica } from '../support/replica';
+import { startRedis, type RedisServer } from '../support/redis';
+import { startReplicaPair, type Replica, type ReplicaPair } from '../support/replica';
 import { api, login, syncedStack } from '../support/stack';
 import { bodies, kitCalls } from '../support/kit';
 
@@ -122,33 +121,19 @@ describe('revocation by kit sync (one koogate, Redis)', () => {
 });
 
 describe('revocation across two koogate processes on one Redis', () => {
-  let redis: RedisServer;
+  let pair: ReplicaPair;
   let sandbox: Sandbox;
-  let app: DemoApp;
-  let secrets: StackSecrets;
   let a: Replica;
   let b: Replica;
   let publicKey: KeyObject;
-  const kitAtB = kitCalls(() => ({ baseUrl: b.url, accessKey: secrets.accessKey, publicKey }));
+  const kitAtB = kitCalls(() => ({ baseUrl: b.url, accessKey: pair.secrets.accessKey, publicKey }));
 
   beforeAll(async () => {
-    redis = await startRedis();
-    sandbox = await startSandbox({});
-    app = await startDemoApp({});
-    secrets = newSecrets();
-    publicKey = loadPublicKey(secrets.publicKeyPem);
-    const [pa, pb] = [await freePort(), await freePort()];
-    const env = (port: number) => ({ ...stackEnv(sandbox, app.url, secrets, port, '127.0.0.1'), KOOGATE_PUBLIC_URL: `http://127.0.0.1:${pa}`, REDIS_URL: redis.url });
-    [a, b] = await Promise.all([startReplica(env(pa)), startReplica(env(pb))]);
-    sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `http://127.0.0.1:${pa}/_koogate/callback` });
-    await syncTenants(sandbox, a.url, secrets);
+    pair = await startReplicaPair();
+    ({ sandbox, a, b } = pair);
+    publicKey = loadPublicKey(pair.secrets.publicKeyPem);
   }, 60_000);
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await app?.close();
-    await sandbox?.close();
-    await redis?.dispose();
-  });
+  afterAll(() => pair?.stop());
 
   test('a user logged in at A and using both loses access at both right after B applies the cancel', async () => {
     const client = new Client();

@@ -1,9 +1,8 @@
-import { startDemoApp, type DemoApp } from '../../src/sandbox/demo-app';
-import { startSandbox, type Sandbox } from '../../src/sandbox/marketplace';
-import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants, type StackSecrets } from '../../src/sandbox/stack';
+import type { Sandbox } from '../../src/sandbox/marketplace';
+import { DEMO_APP_ID } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
-import { freePort, startRedis, type RedisServer } from '../support/redis';
-import { startReplica, type Replica } from '../support/replica';
+import type { RedisServer } from '../support/redis';
+import { startReplicaPair, type Replica, type ReplicaPair } from '../support/replica';
 import { api } from '../support/stack';
 
 /**
@@ -11,39 +10,22 @@ import { api } from '../support/stack';
  * Redis keeps an append-only file here so that a restart loses nothing.
  */
 describe('two replicas on one Redis', () => {
+  let pair: ReplicaPair;
   let redis: RedisServer;
   let sandbox: Sandbox;
-  let app: DemoApp;
-  let secrets: StackSecrets;
   let a: Replica;
   let b: Replica;
   const LEASE_MS = 300;
 
   beforeAll(async () => {
-    redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always']);
-    sandbox = await startSandbox({});
-    app = await startDemoApp({});
-    secrets = newSecrets();
-    const [pa, pb] = [await freePort(), await freePort()];
-    const env = (port: number) => ({
-      ...stackEnv(sandbox, app.url, secrets, port, '127.0.0.1'),
-      // Both replicas serve one public URL; tests reach each directly.
-      KOOGATE_PUBLIC_URL: `http://127.0.0.1:${pa}`,
-      REDIS_URL: redis.url,
-      KOOGATE_RENEW_SKEW_SECONDS: '120',
-      KOOGATE_RENEW_LOCK_LEASE_MS: String(LEASE_MS),
+    pair = await startReplicaPair({
+      redisArgs: ['--appendonly', 'yes', '--appendfsync', 'always'],
+      env: { KOOGATE_RENEW_SKEW_SECONDS: '120', KOOGATE_RENEW_LOCK_LEASE_MS: String(LEASE_MS) },
     });
-    [a, b] = await Promise.all([startReplica(env(pa)), startReplica(env(pb))]);
-    sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `http://127.0.0.1:${pa}/_koogate/callback` });
-    await syncTenants(sandbox, a.url, secrets);
+    ({ redis, sandbox, a, b } = pair);
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await app?.close();
-    await sandbox?.close();
-    await redis?.dispose();
-  });
+  afterAll(() => pair?.stop());
 
   beforeEach(() => {
     sandbox.behaviour.expiresIn = 7200;

@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { startDemoApp } from '../../src/sandbox/demo-app';
+import { startSandbox, type Sandbox } from '../../src/sandbox/marketplace';
+import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants, type StackSecrets } from '../../src/sandbox/stack';
+import { freePort, startRedis, type RedisServer } from './redis';
 
 export interface Replica {
   url: string;
@@ -44,5 +48,48 @@ export async function startReplica(env: Record<string, string>): Promise<Replica
         // A replica that does not stop in time is a finding of its own, but must not hold the suite.
         setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
       }),
+  };
+}
+
+export interface ReplicaPair {
+  redis: RedisServer;
+  sandbox: Sandbox;
+  secrets: StackSecrets;
+  a: Replica;
+  b: Replica;
+  stop(): Promise<void>;
+}
+
+/**
+ * Two koogate processes on one private Redis, in front of the demo app, logging in through one stand-in
+ * marketplace, with the demo tenants synced: the deployment operators run. Both serve A's public URL.
+ */
+export async function startReplicaPair(opts: { env?: Record<string, string>; redisArgs?: string[] } = {}): Promise<ReplicaPair> {
+  const redis = await startRedis(opts.redisArgs);
+  const sandbox = await startSandbox({});
+  const app = await startDemoApp({});
+  const secrets = newSecrets();
+  const [pa, pb] = [await freePort(), await freePort()];
+  const env = (port: number) => ({
+    ...stackEnv(sandbox, app.url, secrets, port, '127.0.0.1'),
+    KOOGATE_PUBLIC_URL: `http://127.0.0.1:${pa}`,
+    REDIS_URL: redis.url,
+    ...opts.env,
+  });
+  const [a, b] = await Promise.all([startReplica(env(pa)), startReplica(env(pb))]);
+  sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `http://127.0.0.1:${pa}/_koogate/callback` });
+  await syncTenants(sandbox, a.url, secrets);
+  return {
+    redis,
+    sandbox,
+    secrets,
+    a,
+    b,
+    async stop() {
+      await Promise.all([a.stop(), b.stop()]);
+      await app.close();
+      await sandbox.close();
+      await redis.dispose();
+    },
   };
 }
