@@ -25,7 +25,12 @@ export interface KeyValueStore {
   /** Deletes the key only while it still holds `value` (releasing one's own lock); true when deleted. */
   delIfEquals(key: string, value: string): Promise<boolean>;
   sMembers(key: string): Promise<string[]>;
-  /** Applies every op or none (Redis MULTI/EXEC; memory: synchronously). */
+  /**
+   * Applies every op together (Redis MULTI/EXEC; memory: synchronously), so no reader sees half of them
+   * and a connection failure applies none. Ops must fit the keys' types: Redis does not roll back an op
+   * that fails on a wrong type inside the transaction (the call then rejects), so callers never mix
+   * types on one key.
+   */
   atomic(ops: WriteOp[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;

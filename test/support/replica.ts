@@ -64,10 +64,10 @@ export interface ReplicaPair {
  * Two koogate processes on one private Redis, in front of the demo app, logging in through one stand-in
  * marketplace, with the demo tenants synced: the deployment operators run. Both serve A's public URL.
  */
-export async function startReplicaPair(opts: { env?: Record<string, string>; redisArgs?: string[] } = {}): Promise<ReplicaPair> {
+export async function startReplicaPair(opts: { env?: Record<string, string>; redisArgs?: string[]; upstreamUrl?: string } = {}): Promise<ReplicaPair> {
   const redis = await startRedis(opts.redisArgs);
   const sandbox = await startSandbox({});
-  const app = await startDemoApp({});
+  const app = opts.upstreamUrl ? { url: opts.upstreamUrl, close: async () => {} } : await startDemoApp({});
   const secrets = newSecrets();
   const [pa, pb] = [await freePort(), await freePort()];
   const env = (port: number) => ({
