@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { startSandbox } from '../src/sandbox/marketplace';
 import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants } from '../src/sandbox/stack';
 import { freePort, startRedis } from '../test/support/redis';
-import { loginCookie } from './login';
+import { loginCookie } from '../test/support/login';
 import { here, load, median, startProc, type LoadResult } from './support';
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { startSandbox } from '../src/sandbox/marketplace';
 import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants } from '../src/sandbox/stack';
 import { freePort, startRedis } from '../test/support/redis';
-import { loginCookie } from './login';
+import { loginCookie } from '../test/support/login';
 import { here, startProc } from './support';
 
 /**
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       Array.from({ length: 8 }, async () => {
         while (next < logins) {
           next++;
-          await loginCookie(a.url, sandbox, 'lina');
+          await loginCookie(a.url, sandbox, { userName: 'lina' });
         }
       }),
     );

@@ -3,6 +3,7 @@ import { loadPublicKey } from '../../src/crypto/rsa-oaep';
 import type { Sandbox } from '../../src/sandbox/marketplace';
 import { DEMO_APP_ID, type Stack } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
+import { loginAtCallback } from '../support/login';
 import { startRedis, type RedisServer } from '../support/redis';
 import { startReplicaPair, type Replica, type ReplicaPair } from '../support/replica';
 import { api, login, syncedStack } from '../support/stack';
@@ -137,13 +138,7 @@ describe('revocation across two koogate processes on one Redis', () => {
 
   test('a user logged in at A and using both loses access at both right after B applies the cancel', async () => {
     const client = new Client();
-    await client.request(`${a.url}/_koogate/login?returnTo=%2Fapi%2Fwhoami`);
-    const authorize = await client.request(`${sandbox.url}/unified-login/authorize`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ appId: DEMO_APP_ID, tenantId: 't-acme', userName: 'lina' }).toString(),
-    });
-    expect((await client.request(authorize.location!)).status).toBe(302);
+    expect((await loginAtCallback(client, a.url, sandbox, { userName: 'lina' })).status).toBe(302);
     const cookie = client.cookieHeader(a.url);
     const at = async (url: string) => (await fetch(`${url}/api/whoami`, { headers: { ...api, cookie } })).status;
     // Both replicas know the session (and may hold it in their short-lived caches).

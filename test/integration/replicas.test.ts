@@ -1,6 +1,6 @@
 import type { Sandbox } from '../../src/sandbox/marketplace';
-import { DEMO_APP_ID } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
+import { loginAtCallback } from '../support/login';
 import type { RedisServer } from '../support/redis';
 import { startReplicaPair, type Replica, type ReplicaPair } from '../support/replica';
 import { api } from '../support/stack';
@@ -37,13 +37,7 @@ describe('two replicas on one Redis', () => {
   async function loginWithTokenDue(): Promise<Client> {
     sandbox.behaviour.expiresIn = 60; // inside the 120 s skew: due at once
     const client = new Client();
-    await client.request(`${a.url}/_koogate/login?returnTo=%2Fapi%2Fwhoami`);
-    const hops = await client.request(`${sandbox.url}/unified-login/authorize`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ appId: DEMO_APP_ID, tenantId: 't-acme', userName: 'zhangwei' }).toString(),
-    });
-    const cb = await client.request(hops.location!);
+    const cb = await loginAtCallback(client, a.url, sandbox, { returnTo: '/api/whoami' });
     expect(cb.status).toBe(302);
     expect(cb.location).toBe(`${a.url}/api/whoami`);
     sandbox.behaviour.expiresIn = 7200; // the renewed token will not be due again
