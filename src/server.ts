@@ -56,6 +56,9 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
     store = new MemoryStore();
   }
 
+  if (config.cookieSecure && config.trustProxy === false) {
+    log.warn('KOOGATE_PUBLIC_URL is https but KOOGATE_TRUST_PROXY is false: client addresses and X-Forwarded-* from your load balancer are not trusted; set KOOGATE_TRUST_PROXY');
+  }
   const sealer = Sealer.fromSecrets(config.encryptionSecrets);
   const directory = new Directory(store, sealer);
   if (config.seedFile) {

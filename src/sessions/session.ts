@@ -45,7 +45,9 @@ export function createSessionLayer(opts: SessionOptions): SessionLayer {
     saveUninitialized: false,
     rolling: false,
     unset: 'destroy',
-    proxy: undefined,
+    // koogate never terminates TLS itself: with Secure cookies it stands behind a TLS terminator, whose
+    // X-Forwarded-Proto is enough to set them even when KOOGATE_TRUST_PROXY was forgotten (else: a login loop).
+    proxy: opts.secure ? true : undefined,
     cookie: { httpOnly: true, sameSite: 'lax', secure: opts.secure, maxAge: opts.maxAgeMs, path: '/' },
   });
   return { middleware, store };
