@@ -83,6 +83,9 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       // The role the tenant's administrator gave for this app (authSync) outranks userinfo's.
       const user = access?.role ? { ...marketplaceUser, role: access.role } : marketplaceUser;
       const grant = await d.grants.create(tenantId, tokens);
+      // A login over a live session replaces it: its grant and index entries go with it, on every replica.
+      const previous = req.session.auth;
+      if (previous) await d.sessions.release(req.sessionID, previous);
       await regenerate(req);
       await d.sessions.start(req, user, grant);
       await save(req);

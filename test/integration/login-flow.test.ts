@@ -1,4 +1,5 @@
 import { Client } from '../support/browserless-client';
+import { loginAtCallback } from '../support/login';
 import { startRedis, type RedisServer } from '../support/redis';
 import { api, DEMO_APP_ID, login, syncedStack } from '../support/stack';
 import type { Stack } from '../../src/sandbox/stack';
@@ -237,6 +238,18 @@ describe.each(['memory', 'redis'] as const)('login, proxy, renewal and logout (%
     const res = await client.request(`${stack.url}/_koogate/callback?code=c&tenant=t-acme`);
     expect(res.status).toBe(502);
     expect(res.text).toContain('KOOGATE_CLIENT_REJECTED');
+  });
+
+  test('logging in again replaces the session: the old cookie is dead at once', async () => {
+    const client = new Client();
+    await login(stack, client, { userName: 'zhangwei' });
+    const oldCookie = client.cookieHeader(stack.url);
+    expect((await fetch(`${stack.url}/api/whoami`, { headers: { ...api, cookie: oldCookie } })).status).toBe(200);
+    expect((await loginAtCallback(client, stack.url, stack.sandbox, { userName: 'lina' })).status).toBe(302);
+    expect(client.cookieHeader(stack.url)).not.toBe(oldCookie);
+    expect((await fetch(`${stack.url}/api/whoami`, { headers: { ...api, cookie: oldCookie } })).status).toBe(401);
+    const who = await client.request(`${stack.url}/api/whoami`, { headers: api });
+    expect(JSON.parse(who.text)).toMatchObject({ user: 'lina' });
   });
 
   test('health answers; readiness names the store', async () => {
