@@ -36,8 +36,9 @@ async function main(): Promise<void> {
     sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `${a.url}/_koogate/callback` });
     await syncTenants(sandbox, a.url, secrets);
 
-    // Logins per second, 8 at a time.
+    // Logins per second, 8 at a time; and what each session costs in Redis.
     const logins = 200;
+    const memBefore = await usedMemory(spy);
     const t0 = performance.now();
     let next = 0;
     await Promise.all(
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
       }),
     );
     const loginRate = logins / ((performance.now() - t0) / 1000);
+    const bytesPerSession = ((await usedMemory(spy)) - memBefore) / logins;
 
     // The storm: a token due at once (expires_in inside the skew), renewed tokens not due again.
     sandbox.behaviour.expiresIn = 60;
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
         `  successes: ${ok}/${storm} in ${stormMs.toFixed(0)} ms`,
         `Redis commands per proxied request, steady state: ${((after - before - 1) / n).toFixed(3)}`,
         `Logins through the stand-in marketplace: ${loginRate.toFixed(0)}/s (8 at a time)`,
+        `Redis memory per session (record, grant, indexes): ${(bytesPerSession / 1024).toFixed(1)} KiB, ${((bytesPerSession * 10_000) / 1024 / 1024).toFixed(1)} MiB per 10k sessions`,
       ].join('\n') + '\n',
     );
     if (grants !== 1 || ok !== storm) process.exitCode = 1;
@@ -90,6 +93,10 @@ async function main(): Promise<void> {
     await sandbox.close();
     await redis.dispose();
   }
+}
+
+async function usedMemory(spy: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await spy.info('memory'))![1]);
 }
 
 main().catch((e: unknown) => {
