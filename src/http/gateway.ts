@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger';
 import type { Forwarder } from '../proxy/forward';
 import { endToEndRequestHeaders, setForwarded, type TrustFn } from '../proxy/headers';
-import { setIdentity, stripCookies, stripIdentity } from '../proxy/identity';
+import { identityHeaders, isIdentityHeader, stripCookies } from '../proxy/identity';
 import type { WebSocketRegistry } from '../proxy/ws-registry';
 import type { SessionAuthenticator } from '../sessions/authenticator';
 import type { MarketplaceUser } from '../marketplace/oauth';
@@ -53,12 +53,11 @@ export class Gateway {
   }
 
   private upstreamHeaders(req: IncomingMessage, user: MarketplaceUser | undefined): Record<string, string | string[]> {
-    const h = endToEndRequestHeaders(req.headers);
-    stripIdentity(h);
+    const h = endToEndRequestHeaders(req.headers, isIdentityHeader);
     stripCookies(h, this.d.ownCookies);
     setForwarded(h, req, this.d.trust);
     if (user) {
-      setIdentity(h, user);
+      Object.assign(h, identityHeaders(user));
       if (this.d.assertion) Object.assign(h, this.d.assertion(user));
     }
     return h;

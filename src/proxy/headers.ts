@@ -4,19 +4,27 @@ import type { TLSSocket } from 'node:tls';
 /** Hop-by-hop fields (RFC 9110 §7.6.1) and their older companions: never forwarded by a proxy. */
 const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'http2-settings']);
 
+const NONE: ReadonlySet<string> = new Set();
+
 /** Names listed in a Connection field are hop-by-hop too. */
-function connectionListed(value: string | string[] | undefined): Set<string> {
+function connectionListed(value: string | string[] | undefined): ReadonlySet<string> {
+  // The usual values name nothing but themselves: no set to build on the request path.
+  if (value === undefined || value === 'keep-alive' || value === 'close') return NONE;
   const out = new Set<string>();
   for (const v of Array.isArray(value) ? value : value ? [value] : []) for (const t of v.split(',')) out.add(t.trim().toLowerCase());
   return out;
 }
 
-/** Request headers to send upstream: end-to-end fields only. */
-export function endToEndRequestHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+/**
+ * Request headers to send upstream, in one pass: end-to-end fields only, and none that `drop` names
+ * (identity headers that only koogate may set).
+ */
+export function endToEndRequestHeaders(headers: IncomingHttpHeaders, drop: (name: string) => boolean = () => false): Record<string, string | string[]> {
   const listed = connectionListed(headers.connection);
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || listed.has(k)) continue;
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || listed.has(k) || drop(k)) continue;
     out[k] = v;
   }
   return out;
