@@ -33,6 +33,7 @@ import type { KeyValueStore } from './store/store';
 import { GrantStore } from './tokens/grant-store';
 import { TokenRenewal } from './tokens/renewal';
 import { loadSeed } from './directory/seed';
+import { Webhook } from './webhook/webhook';
 
 export interface Koogate {
   url: string;
@@ -105,6 +106,8 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
     : undefined;
   const variants: readonly OaepVariant[] = config.oaepVariant === 'auto' ? OAEP_VARIANTS : [config.oaepVariant];
   const kitVerify = { accessKey: config.kitAccessKey, windowMs: config.kitWindowSeconds * 1000, store };
+  // Applied kit calls reach the app as signed events, queued in the store and posted after the answer.
+  const webhook = config.webhook ? new Webhook({ settings: config.webhook, store, log }) : undefined;
   const kit = kitRouter({
     verifier: new KitV2Verifier(kitVerify),
     v1Verifier: new KitV1Verifier(kitVerify),
@@ -122,6 +125,7 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
         await Promise.all(change.userNames.map((userName) => bus.publish({ kind: 'user', tenantId: change.tenantId, userName, ended: false })));
       }
     },
+    onApplied: webhook ? (call) => webhook.publish(call) : undefined,
   });
   const forwarder = new Forwarder({
     target: config.upstreamUrl,
@@ -174,6 +178,7 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
   const addr = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   log.info('koogate listening', { port: addr.port, publicUrl: config.publicUrl.toString(), upstream: config.upstreamUrl.toString(), store: store.kind });
+  webhook?.start();
   return {
     url: `http://${host}:${addr.port}`,
     server,
@@ -186,6 +191,8 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
         server.closeAllConnections();
       });
       sockets.stop();
+      // Before the store closes: attempts cut short are handed back to the queue.
+      await webhook?.stop();
       await forwarder.close();
       await bus.close();
       await store.close();

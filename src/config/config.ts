@@ -19,6 +19,17 @@ export type RedisSettings =
   | { mode: 'sentinel'; sentinels: RedisNode[]; masterName: string; username?: string; password?: string; sentinelPassword?: string; tls: boolean }
   | { mode: 'cluster'; nodes: RedisNode[]; username?: string; password?: string; tls: boolean };
 
+/** Where applied kit calls go as signed events (the app's webhook endpoint), and how hard koogate tries. */
+export interface WebhookSettings {
+  url: URL;
+  /** Every one signs each delivery, so the app can rotate: the first is current. */
+  secrets: string[];
+  timeoutMs: number;
+  retryBaseMs: number;
+  maxAttempts: number;
+  maxAgeSeconds: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -55,6 +66,8 @@ export interface Config {
   wsRecheckSeconds: number;
   assertionKeyPem?: string;
   assertionTtlSeconds: number;
+  /** Off without KOOGATE_WEBHOOK_URL. */
+  webhook?: WebhookSettings;
   seedFile?: string;
   logLevel: LogLevel;
 }
@@ -114,6 +127,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'KOOGATE_ASSERTION_KEY', meaning: 'EC P-256 private key (PEM) that signs an ES256 JWT in X-Koogate-Assertion on every proxied request; the public key is at /_koogate/jwks.json. Unset: no assertion.' },
   { env: 'KOOGATE_ASSERTION_KEY_FILE', meaning: 'Path of a file holding KOOGATE_ASSERTION_KEY.' },
   { env: 'KOOGATE_ASSERTION_TTL_SECONDS', default: '60', meaning: 'Lifetime of the assertion JWT.' },
+  { env: 'KOOGATE_WEBHOOK_URL', meaning: 'URL of the app\'s endpoint that receives every applied kit call as a signed JSON POST (see "Webhook to your app"). Unset: no webhook.' },
+  { env: 'KOOGATE_WEBHOOK_SECRET', meaning: 'Secret that signs each webhook delivery (X-Koogate-Signature); at least 32 characters, required with KOOGATE_WEBHOOK_URL. Comma-separated to rotate: each one signs.' },
+  { env: 'KOOGATE_WEBHOOK_TIMEOUT_MS', default: '10000', meaning: 'The app must answer a delivery within this, else it is retried.' },
+  { env: 'KOOGATE_WEBHOOK_RETRY_BASE_MS', default: '1000', meaning: 'Delay before the first retry; each further retry doubles it, up to 300 times it (5 minutes), with jitter.' },
+  { env: 'KOOGATE_WEBHOOK_MAX_ATTEMPTS', default: '500', meaning: 'An event that failed this many attempts goes to the dead letters.' },
+  { env: 'KOOGATE_WEBHOOK_MAX_AGE_SECONDS', default: '86400', meaning: 'An event still failing this long after it was queued goes to the dead letters (a day).' },
   { env: 'KOOGATE_SEED_FILE', meaning: 'JSON file of tenants, app credentials and authorized users loaded at start (development and tests; production data arrives by kit sync).' },
   { env: 'KOOGATE_LOG_LEVEL', default: 'info', meaning: 'debug, info, warn or error. Logs are JSON lines on stdout.' },
 ];
@@ -231,6 +250,8 @@ export function loadConfig(env: Env): Config {
   const apiToken = read('KOOGATE_API_TOKEN');
   if (apiToken !== undefined && apiToken.length < 32) problems.push('KOOGATE_API_TOKEN must be at least 32 characters');
 
+  const webhook = readWebhook(read, int, problems);
+
   const publicPaths = splitList(read('KOOGATE_PUBLIC_PATHS'));
   for (const p of publicPaths) if (!p.startsWith('/')) problems.push(`KOOGATE_PUBLIC_PATHS: "${p}" must start with /`);
 
@@ -269,6 +290,7 @@ export function loadConfig(env: Env): Config {
     wsRecheckSeconds: int('KOOGATE_WS_RECHECK_SECONDS', 1, 3600),
     assertionKeyPem: readAssertionKey(env, problems),
     assertionTtlSeconds: int('KOOGATE_ASSERTION_TTL_SECONDS', 5, 3600),
+    webhook,
     seedFile: read('KOOGATE_SEED_FILE'),
     logLevel,
   };
@@ -288,6 +310,33 @@ function readAssertionKey(env: Env, problems: string[]): string | undefined {
   }
   if (pem && !/-----BEGIN (EC )?PRIVATE KEY-----/.test(pem)) problems.push('KOOGATE_ASSERTION_KEY must be a PEM EC private key (P-256)');
   return pem;
+}
+
+function readWebhook(read: (n: string) => string | undefined, int: (n: string, min: number, max: number) => number, problems: string[]): WebhookSettings | undefined {
+  // The numbers are checked even while the webhook is off, so a typo shows before it is turned on.
+  const timeoutMs = int('KOOGATE_WEBHOOK_TIMEOUT_MS', 100, 300_000);
+  const retryBaseMs = int('KOOGATE_WEBHOOK_RETRY_BASE_MS', 10, 600_000);
+  const maxAttempts = int('KOOGATE_WEBHOOK_MAX_ATTEMPTS', 1, 100_000);
+  const maxAgeSeconds = int('KOOGATE_WEBHOOK_MAX_AGE_SECONDS', 1, 30 * 24 * 3600);
+  const raw = read('KOOGATE_WEBHOOK_URL');
+  if (raw === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    /* reported below */
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    problems.push(`KOOGATE_WEBHOOK_URL must be an absolute http(s) URL (got "${raw}")`);
+  } else if (url.username || url.password) {
+    // fetch refuses such URLs; the signature is what tells the app a delivery is koogate's.
+    problems.push('KOOGATE_WEBHOOK_URL must not carry a user name or password: the app verifies X-Koogate-Signature instead');
+  }
+  const secrets = splitList(read('KOOGATE_WEBHOOK_SECRET'));
+  if (secrets.length === 0) problems.push('KOOGATE_WEBHOOK_SECRET is required with KOOGATE_WEBHOOK_URL: the app verifies each delivery with it');
+  if (secrets.some((x) => x.length < 32)) problems.push('KOOGATE_WEBHOOK_SECRET: each secret must be at least 32 characters');
+  if (!url) return undefined;
+  return { url, secrets, timeoutMs, retryBaseMs, maxAttempts, maxAgeSeconds };
 }
 
 function readRedis(read: (n: string) => string | undefined, bool: (n: string) => boolean, problems: string[]): RedisSettings | undefined {

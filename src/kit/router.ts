@@ -27,7 +27,24 @@ export interface KitDeps {
    * A failure answers 000500: retrying the call is safe (it is idempotent) and reports the change again.
    */
   onAccessChanged(change: AccessChange): Promise<void>;
+  /**
+   * Called once a call is applied and its access changes are handed on, before the success answer (the
+   * webhook queues it for the app). A failure answers 000500 as for onAccessChanged: the marketplace's
+   * retry changes nothing in the directory and hands the call on again. Past the answer deadline the
+   * answer does not wait for it.
+   */
+  onApplied?(call: KitCallApplied): Promise<void>;
   now?: () => number;
+}
+
+/** A kit call koogate applied, as onApplied receives it. */
+export interface KitCallApplied {
+  iface: string;
+  generation: 'v1' | 'v2';
+  /** The body as its interface's schema validated it (clientSecret still encrypted, as received). */
+  body: unknown;
+  /** When the call arrived, ms since the epoch. */
+  receivedAt: number;
 }
 
 /**
@@ -141,6 +158,7 @@ export function kitRouter(deps: KitDeps): Router {
       const applied = await h.apply(parsed.data);
       log.info('kit sync applied', { iface, generation, outcome: applied.outcome, ms: now() - started, ...h.describe(parsed.data) });
       await announce(applied, started, iface);
+      await handOn({ iface, generation, body: parsed.data, receivedAt: started }, started);
       return kitSuccess();
     } catch (e) {
       if (e instanceof KitFailure) {
@@ -164,6 +182,21 @@ export function kitRouter(deps: KitDeps): Router {
         log.warn('access change still being applied after the answer', { iface, kind: change.kind, tenantId: change.tenantId });
         pending.catch((e: unknown) => log.error('access change not applied to sessions', { iface, kind: change.kind, tenantId: change.tenantId, err: e instanceof Error ? e.message : String(e) }));
       }
+    }
+  }
+
+  /** Hands the applied call to onApplied, within what is left of the answer deadline. */
+  async function handOn(call: KitCallApplied, started: number): Promise<void> {
+    if (!deps.onApplied) return;
+    const pending = deps.onApplied(call);
+    const fields = { iface: call.iface, generation: call.generation };
+    const done = await within(pending, ANSWER_DEADLINE_MS - (now() - started)).catch((e: unknown) => {
+      log.error('applied kit call not handed on', { ...fields, err: e instanceof Error ? e.message : String(e) });
+      throw new KitFailure(KIT_RESULT.internal, 'the change was stored, but could not be handed on to the app; please retry');
+    });
+    if (!done) {
+      log.warn('applied kit call still being handed on after the answer', fields);
+      pending.catch((e: unknown) => log.error('applied kit call not handed on', { ...fields, err: e instanceof Error ? e.message : String(e) }));
     }
   }
 

@@ -1,14 +1,24 @@
-import type { KeyValueStore, WriteOp } from './store';
+import type { KeyValueStore, QueueClaim, QueuedEntry, QueueSettlement, WriteOp } from './store';
 
 interface Entry {
   value: string | Set<string>;
   expiresAt?: number;
 }
 
+interface QueueItem {
+  payload: string;
+  dueAt: number;
+  claim?: string;
+}
+
+/** Earliest due first, then by id: the order Redis keeps a sorted set in. */
+const byDue = (a: [string, QueueItem], b: [string, QueueItem]) => a[1].dueAt - b[1].dueAt || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
 /** In-process store: one koogate process only; everything is lost on restart. */
 export class MemoryStore implements KeyValueStore {
   readonly kind = 'memory' as const;
   private readonly data = new Map<string, Entry>();
+  private readonly queues = new Map<string, Map<string, QueueItem>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -98,6 +108,46 @@ export class MemoryStore implements KeyValueStore {
   }
   async atomic(ops: WriteOp[]) {
     for (const op of ops) this.apply(op);
+  }
+
+  private queue(name: string): Map<string, QueueItem> {
+    let q = this.queues.get(name);
+    if (!q) this.queues.set(name, (q = new Map()));
+    return q;
+  }
+  async queuePush(queue: string, id: string, payload: string, delayMs: number) {
+    this.queue(queue).set(id, { payload, dueAt: this.now() + delayMs });
+  }
+  async queueClaim(queue: string, claim: string, leaseMs: number, max: number): Promise<QueueClaim[]> {
+    const now = this.now();
+    const due = [...this.queue(queue)].filter(([, e]) => e.dueAt <= now).sort(byDue).slice(0, Math.max(0, max));
+    return due.map(([id, e]) => {
+      e.dueAt = now + leaseMs;
+      e.claim = claim;
+      return { id, payload: e.payload, claim };
+    });
+  }
+  async queueSettle(queue: string, id: string, claim: string, how: QueueSettlement) {
+    const q = this.queue(queue);
+    if (q.get(id)?.claim !== claim) return false;
+    if (how.kind === 'retry') {
+      q.set(id, { payload: how.payload, dueAt: this.now() + how.delayMs });
+      return true;
+    }
+    q.delete(id);
+    if (how.kind === 'move') {
+      const to = this.queue(how.queue);
+      to.set(id, { payload: how.payload, dueAt: this.now() });
+      const excess = to.size - how.keep;
+      if (excess > 0) for (const [old] of [...to].sort(byDue).slice(0, excess)) to.delete(old);
+    }
+    return true;
+  }
+  async queuePeek(queue: string, max: number): Promise<QueuedEntry[]> {
+    return [...this.queue(queue)]
+      .sort(byDue)
+      .slice(0, Math.max(0, max))
+      .map(([id, e]) => ({ id, payload: e.payload, dueAt: e.dueAt }));
   }
   async ping() {}
   async close() {}

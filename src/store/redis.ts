@@ -1,7 +1,7 @@
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import type { RedisSettings } from '../config/config';
 import type { Logger } from '../observability/logger';
-import { StoreUnavailableError, type KeyValueStore, type WriteOp } from './store';
+import { StoreUnavailableError, type KeyValueStore, type QueueClaim, type QueuedEntry, type QueueSettlement, type WriteOp } from './store';
 
 /**
  * A Redis client that fails fast: with Redis down, ioredis' defaults hold a request for over a minute.
@@ -72,6 +72,75 @@ return 0`;
 const EXPIRE_IF_EQUALS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const DEL_IF_EQUALS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+/*
+ * Delay queues: KEYS are a queue's `due` (sorted set: id by due time), `items` (hash: id → payload) and
+ * `claims` (hash: id → the claim that holds it). Times come from the server's clock, so every replica
+ * agrees on what is due whatever its own clock says.
+ */
+const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+const QUEUE_PUSH = `${NOW_MS}
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+return 1`;
+
+const QUEUE_CLAIM = `${NOW_MS}
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(ids) do
+  local payload = redis.call('HGET', KEYS[2], id)
+  if payload then
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id)
+    redis.call('HSET', KEYS[3], id, ARGV[1])
+    out[#out + 1] = id
+    out[#out + 1] = payload
+  else
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[3], id)
+  end
+end
+return out`;
+
+/** KEYS 4–6: the target queue of a move. ARGV: id, claim, kind, payload, delayMs (retry) or keep (move). */
+const QUEUE_SETTLE = `
+if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[3], ARGV[1])
+if ARGV[3] == 'retry' then
+  ${NOW_MS}
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[5]), ARGV[1])
+  return 1
+end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+if ARGV[3] == 'move' then
+  ${NOW_MS}
+  redis.call('HSET', KEYS[5], ARGV[1], ARGV[4])
+  redis.call('HDEL', KEYS[6], ARGV[1])
+  redis.call('ZADD', KEYS[4], now, ARGV[1])
+  local excess = redis.call('ZCARD', KEYS[4]) - tonumber(ARGV[5])
+  if excess > 0 then
+    local old = redis.call('ZRANGE', KEYS[4], 0, excess - 1)
+    redis.call('ZREMRANGEBYRANK', KEYS[4], 0, excess - 1)
+    redis.call('HDEL', KEYS[5], unpack(old))
+    redis.call('HDEL', KEYS[6], unpack(old))
+  end
+end
+return 1`;
+
+const QUEUE_PEEK = `
+local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+local out = {}
+for i = 1, #ids, 2 do
+  out[#out + 1] = ids[i]
+  out[#out + 1] = ids[i + 1]
+  out[#out + 1] = redis.call('HGET', KEYS[2], ids[i]) or ''
+end
+return out`;
+
+const ms = (n: number) => String(Math.max(0, Math.ceil(n)));
+
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
 
@@ -128,6 +197,41 @@ export class RedisStore implements KeyValueStore {
   }
   sMembers(key: string) {
     return this.run(() => this.client.smembers(this.k(key)));
+  }
+  private queueKeys(queue: string): [string, string, string] {
+    return [this.k(`${queue}:due`), this.k(`${queue}:items`), this.k(`${queue}:claims`)];
+  }
+  queuePush(queue: string, id: string, payload: string, delayMs: number) {
+    return this.run(async () => {
+      await this.client.eval(QUEUE_PUSH, 3, ...this.queueKeys(queue), id, payload, ms(delayMs));
+    });
+  }
+  queueClaim(queue: string, claim: string, leaseMs: number, max: number) {
+    return this.run(async () => {
+      if (max < 1) return [];
+      const flat = (await this.client.eval(QUEUE_CLAIM, 3, ...this.queueKeys(queue), claim, ms(leaseMs), String(Math.floor(max)))) as string[];
+      const out: QueueClaim[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i]!, payload: flat[i + 1]!, claim });
+      return out;
+    });
+  }
+  queueSettle(queue: string, id: string, claim: string, how: QueueSettlement) {
+    return this.run(async () => {
+      const keys = how.kind === 'move' ? [...this.queueKeys(queue), ...this.queueKeys(how.queue)] : this.queueKeys(queue);
+      const args =
+        how.kind === 'remove' ? ['remove', '', '0'] : how.kind === 'retry' ? ['retry', how.payload, ms(how.delayMs)] : ['move', how.payload, String(Math.max(0, Math.floor(how.keep)))];
+      return (await this.client.eval(QUEUE_SETTLE, keys.length, ...keys, id, claim, ...args)) === 1;
+    });
+  }
+  queuePeek(queue: string, max: number) {
+    return this.run(async () => {
+      if (max < 1) return [];
+      const [due, items] = this.queueKeys(queue);
+      const flat = (await this.client.eval(QUEUE_PEEK, 2, due, items, String(Math.floor(max)))) as string[];
+      const out: QueuedEntry[] = [];
+      for (let i = 0; i + 2 < flat.length; i += 3) out.push({ id: flat[i]!, dueAt: Number(flat[i + 1]), payload: flat[i + 2]! });
+      return out;
+    });
   }
   atomic(ops: WriteOp[]) {
     return this.run(async () => {

@@ -1,6 +1,6 @@
 /**
- * The one storage contract of koogate (directory, nonces, token records). Redis and memory implement it;
- * test/integration/store-conformance.test.ts runs the same suite against both.
+ * The one storage contract of koogate (directory, nonces, token records, the webhook's queue). Redis and
+ * memory implement it; test/integration/store-conformance.test.ts runs the same suite against both.
  */
 export type WriteOp =
   | { op: 'set'; key: string; value: string; ttlMs?: number }
@@ -9,6 +9,28 @@ export type WriteOp =
   | { op: 'srem'; key: string; member: string }
   /** Sets a time to live on an existing key (sets, typically). */
   | { op: 'expire'; key: string; ttlMs: number };
+
+/** An entry a worker took from a delay queue; its `claim` fences the settlement against a later claim. */
+export interface QueueClaim {
+  id: string;
+  payload: string;
+  claim: string;
+}
+
+/** An entry as it waits in a delay queue; `dueAt` is by the store's clock (ms since the epoch). */
+export interface QueuedEntry {
+  id: string;
+  payload: string;
+  dueAt: number;
+}
+
+/** How a worker ends its claim on an entry. */
+export type QueueSettlement =
+  | { kind: 'remove' }
+  /** Stays in the queue with a new payload, due again after `delayMs`. */
+  | { kind: 'retry'; payload: string; delayMs: number }
+  /** Leaves for another queue (dead letters), due at once there; that queue keeps only its newest `keep`. */
+  | { kind: 'move'; queue: string; payload: string; keep: number };
 
 export interface KeyValueStore {
   readonly kind: 'redis' | 'memory';
@@ -25,6 +47,24 @@ export interface KeyValueStore {
   /** Deletes the key only while it still holds `value` (releasing one's own lock); true when deleted. */
   delIfEquals(key: string, value: string): Promise<boolean>;
   sMembers(key: string): Promise<string[]>;
+  /*
+   * Delay queues (the webhook's outbox). Entries are ordered by when they are due, by the store's clock
+   * (Redis TIME; memory: its own clock), so replicas whose clocks differ still agree on what is due.
+   * Queues are reached only through these operations; on Redis, queue `q` occupies the keys `q:due`,
+   * `q:items` and `q:claims`.
+   */
+  /** Adds an entry due after `delayMs`; an entry with the same id is replaced and its claim dropped. */
+  queuePush(queue: string, id: string, payload: string, delayMs: number): Promise<void>;
+  /**
+   * Atomically takes up to `max` due entries, earliest first, under `claim` (unique per call) for
+   * `leaseMs`. They stay queued, due again when the lease ends, so an entry whose worker died is taken
+   * again; while a lease runs no other claim takes the entry.
+   */
+  queueClaim(queue: string, claim: string, leaseMs: number, max: number): Promise<QueueClaim[]>;
+  /** Ends a claim; false, changing nothing, when the entry is gone or was claimed again since. */
+  queueSettle(queue: string, id: string, claim: string, how: QueueSettlement): Promise<boolean>;
+  /** Up to `max` entries, earliest due first, without claiming them. */
+  queuePeek(queue: string, max: number): Promise<QueuedEntry[]>;
   /**
    * Applies every op together (Redis MULTI/EXEC; memory: synchronously), so no reader sees half of them
    * and a connection failure applies none. Ops must fit the keys' types: Redis does not roll back an op

@@ -496,6 +496,147 @@ describe.each([memoryFactory(), redisFactory()])('KeyValueStore conformance: $ki
     }
   });
 
+  describe('delay queues', () => {
+    const ids = (entries: { id: string }[]) => entries.map((e) => e.id);
+
+    test('an absent queue: nothing to claim or peek, nothing to settle', async () => {
+      expect(await s.queueClaim('q', 'c1', 60_000, 10)).toEqual([]);
+      expect(await s.queuePeek('q', 10)).toEqual([]);
+      expect(await s.queueSettle('q', 'nope', 'c1', { kind: 'remove' })).toBe(false);
+    });
+
+    test('due entries are claimed earliest first with their payload and the claim; max bounds the batch', async () => {
+      await s.queuePush('q', 'b', 'payload b', 0);
+      await s.queuePush('q', 'a', '租户 ✓ "a"', 0);
+      await s.queuePush('q', 'c', '', 0);
+      const first = await s.queueClaim('q', 'c1', 60_000, 2);
+      expect(first).toHaveLength(2);
+      expect(first.every((e) => e.claim === 'c1')).toBe(true);
+      const rest = await s.queueClaim('q', 'c2', 60_000, 10);
+      const all = [...first, ...rest];
+      expect(all.map((e) => e.id).sort()).toEqual(['a', 'b', 'c']);
+      expect(Object.fromEntries(all.map((e) => [e.id, e.payload]))).toEqual({ a: '租户 ✓ "a"', b: 'payload b', c: '' });
+      expect(rest.every((e) => e.claim === 'c2')).toBe(true);
+    });
+
+    test('same due time: ordered by id', async () => {
+      await s.queuePush('q', 'z', 'z', 3_600_000);
+      if (b.kind === 'memory') {
+        await s.queuePush('q', 'm', 'm', 0);
+        await s.queuePush('q', 'k', 'k', 0);
+        expect(ids(await s.queueClaim('q', 'c1', 60_000, 10))).toEqual(['k', 'm']);
+      } else {
+        // Redis time moves between pushes; the peek shows the due order it keeps.
+        await s.queuePush('q', 'm', 'm', 0);
+        const peek = await s.queuePeek('q', 10);
+        expect(ids(peek)).toEqual(['m', 'z']);
+      }
+    });
+
+    test('an entry is not claimed before it is due, and is once it is', async () => {
+      await s.queuePush('q', 'later', 'x', 3_600_000);
+      expect(await s.queueClaim('q', 'c0', 60_000, 10)).toEqual([]);
+      await s.queuePush('q', 'soon', 'y', 20);
+      let got: string[] = [];
+      expect(await b.elapse(21, async () => (got = ids(await s.queueClaim('q', 'c1', 60_000, 10))).length > 0)).toBe(true);
+      expect(got).toEqual(['soon']);
+    });
+
+    test('a claimed entry stays queued but is not claimed again while its lease runs', async () => {
+      await s.queuePush('q', 'e', 'p', 0);
+      expect(ids(await s.queueClaim('q', 'c1', 3_600_000, 10))).toEqual(['e']);
+      expect(await s.queueClaim('q', 'c2', 3_600_000, 10)).toEqual([]);
+      expect(ids(await s.queuePeek('q', 10))).toEqual(['e']);
+    });
+
+    test('when the lease ends the entry is claimed again, and the old claim can no longer settle it', async () => {
+      await s.queuePush('q', 'e', 'p', 0);
+      expect(ids(await s.queueClaim('q', 'crashed', 20, 10))).toEqual(['e']);
+      let again: { id: string; claim: string }[] = [];
+      expect(await b.elapse(21, async () => (again = await s.queueClaim('q', 'next', 60_000, 10)).length > 0)).toBe(true);
+      expect(again).toEqual([{ id: 'e', payload: 'p', claim: 'next' }]);
+      expect(await s.queueSettle('q', 'e', 'crashed', { kind: 'remove' })).toBe(false);
+      expect(ids(await s.queuePeek('q', 10))).toEqual(['e']);
+      expect(await s.queueSettle('q', 'e', 'next', { kind: 'remove' })).toBe(true);
+      expect(await s.queuePeek('q', 10)).toEqual([]);
+    });
+
+    test('remove: the entry is gone; settling twice, or with another claim, is refused', async () => {
+      await s.queuePush('q', 'e', 'p', 0);
+      await s.queuePush('q', 'f', 'p', 0);
+      await s.queueClaim('q', 'c1', 60_000, 10);
+      expect(await s.queueSettle('q', 'e', 'other', { kind: 'remove' })).toBe(false);
+      expect(await s.queueSettle('q', 'e', 'c1', { kind: 'remove' })).toBe(true);
+      expect(await s.queueSettle('q', 'e', 'c1', { kind: 'remove' })).toBe(false);
+      expect(ids(await s.queuePeek('q', 10))).toEqual(['f']);
+    });
+
+    test('retry: a new payload, due after the delay, and no longer held by the claim', async () => {
+      await s.queuePush('q', 'e', 'first', 0);
+      await s.queueClaim('q', 'c1', 60_000, 10);
+      expect(await s.queueSettle('q', 'e', 'c1', { kind: 'retry', payload: 'second', delayMs: 3_600_000 })).toBe(true);
+      expect((await s.queuePeek('q', 10)).map((e) => e.payload)).toEqual(['second']);
+      expect(await s.queueClaim('q', 'c2', 60_000, 10)).toEqual([]);
+      expect(await s.queueSettle('q', 'e', 'c1', { kind: 'remove' })).toBe(false);
+
+      await s.queuePush('q', 'g', 'one', 0);
+      await s.queueClaim('q', 'c3', 60_000, 10);
+      expect(await s.queueSettle('q', 'g', 'c3', { kind: 'retry', payload: 'two', delayMs: 0 })).toBe(true);
+      expect(await s.queueClaim('q', 'c4', 60_000, 10)).toEqual([{ id: 'g', payload: 'two', claim: 'c4' }]);
+    });
+
+    test('move: leaves the queue for another, due at once there; that queue keeps only its newest entries', async () => {
+      for (const id of ['a', 'b', 'c']) await s.queuePush('q', id, `p-${id}`, 0);
+      const claimed = await s.queueClaim('q', 'c1', 60_000, 10);
+      expect(claimed).toHaveLength(3);
+      for (const id of ['a', 'b', 'c']) {
+        expect(await s.queueSettle('q', id, 'c1', { kind: 'move', queue: 'dead', payload: `dead-${id}`, keep: 2 })).toBe(true);
+      }
+      expect(await s.queuePeek('q', 10)).toEqual([]);
+      const dead = await s.queuePeek('dead', 10);
+      expect(dead.map((e) => [e.id, e.payload])).toEqual([
+        ['b', 'dead-b'],
+        ['c', 'dead-c'],
+      ]);
+      if (b.kind === 'redis') for (const e of dead) expect(Math.abs(e.dueAt - Date.now())).toBeLessThan(5_000);
+      // Settled entries are no longer anyone's to settle.
+      expect(await s.queueSettle('q', 'a', 'c1', { kind: 'remove' })).toBe(false);
+    });
+
+    test('push replaces an entry with the same id and drops its claim', async () => {
+      await s.queuePush('q', 'e', 'old', 0);
+      await s.queueClaim('q', 'c1', 3_600_000, 10);
+      await s.queuePush('q', 'e', 'new', 0);
+      expect(await s.queueSettle('q', 'e', 'c1', { kind: 'remove' })).toBe(false);
+      expect(await s.queueClaim('q', 'c2', 60_000, 10)).toEqual([{ id: 'e', payload: 'new', claim: 'c2' }]);
+    });
+
+    test('peek claims nothing and shows due times by the store clock', async () => {
+      await s.queuePush('q', 'e', 'p', 0);
+      await s.queuePush('q', 'f', 'p', 3_600_000);
+      const peek = await s.queuePeek('q', 10);
+      expect(ids(peek)).toEqual(['e', 'f']);
+      expect(peek[1]!.dueAt - peek[0]!.dueAt).toBeGreaterThan(3_500_000);
+      expect(await s.queuePeek('q', 1)).toHaveLength(1);
+      expect(ids(await s.queueClaim('q', 'c1', 60_000, 10))).toEqual(['e']);
+    });
+
+    test('queues are independent of each other', async () => {
+      await s.queuePush('q1', 'e', 'one', 0);
+      await s.queuePush('q2', 'e', 'two', 0);
+      expect(await s.queueClaim('q1', 'c1', 60_000, 10)).toEqual([{ id: 'e', payload: 'one', claim: 'c1' }]);
+      expect(await s.queueClaim('q2', 'c2', 60_000, 10)).toEqual([{ id: 'e', payload: 'two', claim: 'c2' }]);
+    });
+
+    test('many concurrent claimers: every entry is taken exactly once', async () => {
+      for (let i = 0; i < 30; i++) await s.queuePush('q', `e${String(i).padStart(2, '0')}`, `p${i}`, 0);
+      const batches = await Promise.all(Array.from({ length: 20 }, (_, i) => s.queueClaim('q', `c${i}`, 60_000, 4)));
+      const taken = batches.flat().map((e) => e.id);
+      expect(taken).toHaveLength(30);
+      expect(new Set(taken).size).toBe(30);
+    });
+  });
+
   test('ping resolves', async () => {
     await expect(s.ping()).resolves.toBeUndefined();
   });
@@ -556,6 +697,10 @@ describe('RedisStore specifics', () => {
       ['sMembers', () => store.sMembers('k')],
       ['atomic', () => store.atomic([{ op: 'set', key: 'k', value: 'v' }])],
       ['ping', () => store.ping()],
+      ['queuePush', () => store.queuePush('q', 'e', 'p', 0)],
+      ['queueClaim', () => store.queueClaim('q', 'c', 1000, 10)],
+      ['queueSettle', () => store.queueSettle('q', 'e', 'c', { kind: 'remove' })],
+      ['queuePeek', () => store.queuePeek('q', 10)],
     ];
     for (const [name, op] of ops) {
       const outcome = await op().then(
