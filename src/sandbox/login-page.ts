@@ -171,20 +171,32 @@ const SCRIPT = `
 })();
 `;
 
-export function renderLoginPage(data: LoginPageData, nonce: string): string {
+/** The stand-in's page shell: its style (allowed by the CSP nonce), its brand line, then `main`. */
+function page(title: string, nonce: string, main: string, after = ''): string {
   const n = escapeHtml(nonce);
   return `<!doctype html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>统一登录 · Unified login (sandbox)</title>
+<title>${title}</title>
 <style nonce="${n}">${STYLE}</style>
 </head>
 <body>
 <main>
   <div class="brand">华为云云商店 · KooGallery sandbox</div>
-  <h1>统一身份登录<span class="en">Unified login</span></h1>
+${main}
+</main>
+${after}</body>
+</html>
+`;
+}
+
+export function renderLoginPage(data: LoginPageData, nonce: string): string {
+  return page(
+    '统一登录 · Unified login (sandbox)',
+    nonce,
+    `  <h1>统一身份登录<span class="en">Unified login</span></h1>
   <div class="app" id="app-line"></div>
   <noscript><div class="message">请启用 JavaScript。<span class="en">This page needs JavaScript.</span></div></noscript>
   <div id="message" class="message" role="alert" hidden></div>
@@ -196,32 +208,18 @@ export function renderLoginPage(data: LoginPageData, nonce: string): string {
     <select id="user" name="userName" data-testid="user"></select>
     <button type="submit" id="login-submit" data-testid="login-submit">登录 / Log in</button>
   </form>
-  <footer>本页面为本地模拟，不连接华为云。<span class="en">Local stand-in; nothing here talks to Huawei Cloud.</span></footer>
-</main>
-<script type="application/json" id="kg-data">${jsonForScript(data)}</script>
-<script nonce="${n}">${SCRIPT}</script>
-</body>
-</html>
-`;
+  <footer>本页面为本地模拟，不连接华为云。<span class="en">Local stand-in; nothing here talks to Huawei Cloud.</span></footer>`,
+    `<script type="application/json" id="kg-data">${jsonForScript(data)}</script>
+<script nonce="${escapeHtml(nonce)}">${SCRIPT}</script>
+`,
+  );
 }
 
 export function renderErrorPage(status: number, zh: string, en: string, nonce: string): string {
-  const n = escapeHtml(nonce);
-  return `<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>错误 · Error ${status}</title>
-<style nonce="${n}">${STYLE}</style>
-</head>
-<body>
-<main>
-  <div class="brand">华为云云商店 · KooGallery sandbox</div>
-  <h1>无法登录<span class="en">Login failed (${status})</span></h1>
-  <div class="message" id="message" role="alert" data-kind="error"><div>${escapeHtml(zh)}</div><div class="en">${escapeHtml(en)}</div></div>
-</main>
-</body>
-</html>
-`;
+  return page(
+    `错误 · Error ${status}`,
+    nonce,
+    `  <h1>无法登录<span class="en">Login failed (${status})</span></h1>
+  <div class="message" id="message" role="alert" data-kind="error"><div>${escapeHtml(zh)}</div><div class="en">${escapeHtml(en)}</div></div>`,
+  );
 }
