@@ -119,27 +119,24 @@ export class Directory {
     const current = raw ? (JSON.parse(raw) as AppCredentialRecord) : null;
     if (c.flag === 0) {
       if (!current) return 'absent';
-      await this.store.atomic([{ op: 'del', key }]);
+      await this.store.del(key);
       return 'deleted';
     }
+    const instances = current ? [...new Set([...current.instances, c.instanceId])] : [c.instanceId];
     if (current) {
       const secret = this.sealer.open(current.clientSecretSealed, key);
-      const instances = [...new Set([...current.instances, c.instanceId])];
-      if (current.clientId === c.clientId && secret === c.clientSecret && instances.length === current.instances.length) {
-        return 'unchanged';
-      }
+      if (current.clientId === c.clientId && secret === c.clientSecret && instances.length === current.instances.length) return 'unchanged';
     }
     const next: AppCredentialRecord = {
       tenantId: c.tenantId,
       appId: c.appId,
       clientId: c.clientId,
       clientSecretSealed: this.sealer.seal(c.clientSecret, key),
-      instances: current ? [...new Set([...current.instances, c.instanceId])] : [c.instanceId],
+      instances,
       testFlag: c.testFlag,
       updatedAt: this.now().toISOString(),
     };
-    const ops: WriteOp[] = [{ op: 'set', key, value: JSON.stringify(next) }];
-    await this.store.atomic(ops);
+    await this.store.set(key, JSON.stringify(next));
     return current ? 'updated' : 'created';
   }
 
