@@ -7,6 +7,7 @@ import { loadPrivateKey, OAEP_VARIANTS, type OaepVariant } from './crypto/rsa-oa
 import { Sealer } from './crypto/sealed';
 import { endRevokedSessions, mayLogIn } from './directory/access';
 import { Directory } from './directory/directory';
+import { adminApi } from './admin/api';
 import { directoryApi } from './http/directory-api';
 import { createApp } from './http/app';
 import { findViewsDir, Views } from './http/views';
@@ -153,6 +154,7 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
     store,
     kit,
     directoryApi: directoryApi({ directory, appId: config.appId, token: config.apiToken, log }),
+    adminApi: adminApi({ token: config.adminToken, log, routes: [] }),
     assertion,
   });
   const gateway = new Gateway({

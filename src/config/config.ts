@@ -53,6 +53,8 @@ export interface Config {
   accessPolicy: AccessPolicy;
   /** Bearer token of the directory API; the API is off without one. */
   apiToken?: string;
+  /** Bearer token of the admin API; the API is off without one. Never equal to apiToken. */
+  adminToken?: string;
   publicPaths: string[];
   sessionAbsoluteSeconds: number;
   sessionIdleSeconds: number;
@@ -113,6 +115,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'KOOGATE_KIT_WINDOW_SECONDS', default: '60', meaning: 'Accepted clock difference of kit-sync x-timestamp (V2) and body timeStamp (V1); nonces are remembered this long.' },
   { env: 'KOOGATE_ACCESS_POLICY', default: 'authorized', meaning: 'Who may log in: authorized (only users that authSync authorized and enabled for the tenant) or tenant (any user of a synced tenant, except users authSync cancelled or disabled; for early testing).' },
   { env: 'KOOGATE_API_TOKEN', meaning: 'Bearer token of the read-only directory API under /_koogate/api/ (at least 32 characters). Unset: the API answers 404.' },
+  { env: 'KOOGATE_ADMIN_TOKEN', meaning: 'Bearer token of the admin API under /_koogate/admin/ (sessions, dead letters, re-sealing; at least 32 characters, different from KOOGATE_API_TOKEN). Unset: the admin API answers 404.' },
   { env: 'KOOGATE_PUBLIC_PATHS', default: '', meaning: 'Comma-separated paths served without login (`/health` exact, `/static/*` prefix). Identity headers are still stripped, and set when a session exists.' },
   { env: 'KOOGATE_SESSION_MAX_AGE_SECONDS', default: '2592000', meaning: 'Absolute session lifetime from login (30 days). A session also ends when its refresh token can no longer renew.' },
   { env: 'KOOGATE_SESSION_IDLE_SECONDS', default: '28800', meaning: 'A session unused this long ends (8 hours). The cookie and the Redis TTL follow it.' },
@@ -249,6 +252,10 @@ export function loadConfig(env: Env): Config {
   }
   const apiToken = read('KOOGATE_API_TOKEN');
   if (apiToken !== undefined && apiToken.length < 32) problems.push('KOOGATE_API_TOKEN must be at least 32 characters');
+  const adminToken = read('KOOGATE_ADMIN_TOKEN');
+  if (adminToken !== undefined && adminToken.length < 32) problems.push('KOOGATE_ADMIN_TOKEN must be at least 32 characters');
+  // The directory API's token is handed to the app; the admin token must not come with it.
+  if (adminToken !== undefined && adminToken === apiToken) problems.push('KOOGATE_ADMIN_TOKEN must differ from KOOGATE_API_TOKEN: the read-only token must not also grant admin actions');
 
   const webhook = readWebhook(read, int, problems);
 
@@ -277,6 +284,7 @@ export function loadConfig(env: Env): Config {
     kitWindowSeconds: int('KOOGATE_KIT_WINDOW_SECONDS', 1, 3600),
     accessPolicy: accessPolicy as AccessPolicy,
     apiToken,
+    adminToken,
     publicPaths,
     sessionAbsoluteSeconds: int('KOOGATE_SESSION_MAX_AGE_SECONDS', 60, 366 * 24 * 3600),
     sessionIdleSeconds: int('KOOGATE_SESSION_IDLE_SECONDS', 60, 366 * 24 * 3600),

@@ -13,6 +13,8 @@ export interface AppDeps extends AuthRoutesDeps {
   kit: Router;
   /** The read-only directory API (http/directory-api.ts); stateless, so mounted before the session layer. */
   directoryApi: Router;
+  /** The admin API (admin/api.ts); bearer-guarded and stateless like the directory API. */
+  adminApi: Router;
   assertion?: AssertionSigner;
   log: Logger;
 }
@@ -57,6 +59,7 @@ export function createApp(d: AppDeps): Express {
   });
   app.use('/produceAPI', d.kit);
   app.use('/_koogate/api', d.directoryApi);
+  app.use('/_koogate/admin', d.adminApi);
 
   app.use('/_koogate', d.session, express.urlencoded({ extended: false, limit: '16kb' }), authRoutes(d));
   app.use('/_koogate', (req, _res, next) => next(new KoogateError('KOOGATE_NOT_FOUND', 'Not found.', { path: req.path })));

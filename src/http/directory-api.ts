@@ -1,13 +1,12 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
 import { accessOf } from '../directory/access';
 import type { Directory } from '../directory/directory';
 import type { Page, PageRequest } from '../directory/page';
 import type { DepartmentRecord, TenantRecord, UserRecord } from '../directory/types';
-import { KoogateError, type ErrorCode } from '../errors';
+import { KoogateError } from '../errors';
 import type { Logger } from '../observability/logger';
-import { ERROR_TEXT } from './messages';
-import { toKoogateError } from './respond';
+import { bearerGuard } from './bearer';
+import { jsonErrors } from './json-errors';
 
 export interface DirectoryApiDeps {
   directory: Directory;
@@ -28,19 +27,7 @@ const MAX_LIMIT = 500;
 export function directoryApi(d: DirectoryApiDeps): Router {
   const log = d.log.child({ component: 'directory-api' });
   const router = express.Router();
-  // Comparing digests keeps the comparison constant-time whatever length the presented token has.
-  const expected = d.token === undefined ? undefined : digest(d.token);
-
-  router.use((req, res, next) => {
-    res.setHeader('Cache-Control', 'no-store');
-    if (!expected) return next(new KoogateError('KOOGATE_NOT_FOUND', 'Not found.', { reason: 'directory API is off (no KOOGATE_API_TOKEN)' }));
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!m || !timingSafeEqual(digest(m[1]!), expected)) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="koogate"');
-      return next(new KoogateError('KOOGATE_API_UNAUTHORIZED', 'Bearer token missing or wrong.', { hasAuthorization: Boolean(req.headers.authorization) }));
-    }
-    next();
-  });
+  router.use(bearerGuard({ token: d.token, setting: 'KOOGATE_API_TOKEN' }));
 
   router.get('/tenants', async (req, res, next) => {
     try {
@@ -83,27 +70,9 @@ export function directoryApi(d: DirectoryApiDeps): Router {
 
   router.use((req, _res, next) => next(new KoogateError('KOOGATE_NOT_FOUND', 'Not found.', { path: req.path })));
 
-  router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const e = toKoogateError(err);
-    if (e.status >= 500) log.error('directory API failed', { errorCode: e.code, path: req.path, ...e.detail });
-    else if (e.code !== 'KOOGATE_NOT_FOUND') log.info('directory API refused', { errorCode: e.code, path: req.path, ...e.detail });
-    if (res.headersSent) return void res.end();
-    res.status(e.status);
-    if (e.status === 503) res.setHeader('Retry-After', '5');
-    res.json({ error: e.code.replace(/^KOOGATE_/, '').toLowerCase(), code: e.code, message: messageOf(e) });
-  });
+  router.use(jsonErrors(log, 'directory API'));
 
   return router;
-}
-
-function messageOf(e: KoogateError): string {
-  // Parameter problems say which parameter; everything else keeps to the stable text.
-  if (e.code === 'KOOGATE_BAD_REQUEST' && typeof e.detail.problem === 'string') return e.detail.problem;
-  return ERROR_TEXT[e.code as ErrorCode].en.message;
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
 }
 
 const one = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

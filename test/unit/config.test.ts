@@ -241,6 +241,16 @@ describe('loadConfig: bad values are named', () => {
     expect(err!.message).not.toContain(secret);
   });
 
+  test('the admin token: at least 32 characters, never the directory API token, never in a message', () => {
+    const token = 'a'.repeat(40);
+    expect(loadConfig(validEnv({ KOOGATE_ADMIN_TOKEN: token })).adminToken).toBe(token);
+    expect(loadConfig(validEnv()).adminToken).toBeUndefined();
+    expect(problemsOf(validEnv({ KOOGATE_ADMIN_TOKEN: 'short-admin' })).join()).toMatch(/KOOGATE_ADMIN_TOKEN must be at least 32/);
+    const same = problemsOf(validEnv({ KOOGATE_ADMIN_TOKEN: token, KOOGATE_API_TOKEN: token }));
+    expect(same.join()).toMatch(/KOOGATE_ADMIN_TOKEN must differ from KOOGATE_API_TOKEN/);
+    expect(same.join()).not.toContain(token);
+  });
+
   test('a session secret list with no secret in it (",") is refused and named', () => {
     const text = problemsOf(validEnv({ KOOGATE_SESSION_SECRET: ',' })).join('\n');
     expect(text).toContain('KOOGATE_SESSION_SECRET');
