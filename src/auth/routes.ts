@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { mayLogIn, type AccessPolicy } from '../directory/access';
+import type { AccessControl } from '../access/policy';
 import type { Directory } from '../directory/directory';
 import { KoogateError } from '../errors';
 import { pickLang, UI_TEXT } from '../http/messages';
@@ -19,8 +19,8 @@ export interface AuthRoutesDeps {
   cookieName: string;
   cookieSecure: boolean;
   directory: Directory;
-  /** Who may log in, given what authSync said (KOOGATE_ACCESS_POLICY). */
-  accessPolicy: AccessPolicy;
+  /** Who may log in, given what authSync said (access/policy.ts). */
+  access: AccessControl;
   oauth: MarketplaceOAuth;
   grants: GrantStore;
   sessions: SessionService;
@@ -69,10 +69,10 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       const tokens = await d.oauth.exchangeCode(tenant, cred, code);
       const marketplaceUser = await d.oauth.userinfo(tenant, cred, tokens.accessToken);
       // Access follows the directory: decided before any session exists, so a refused user holds nothing.
-      const access = await d.directory.getUserAccess(tenantId, marketplaceUser.userName);
-      if (!mayLogIn(d.accessPolicy, access)) {
-        const reason = access ? 'authorization cancelled or user disabled' : 'not authorized by authSync';
-        log.info('login refused', { tenantId, userName: marketplaceUser.userName, policy: d.accessPolicy, reason });
+      const access = await d.access.check(tenantId, marketplaceUser.userName);
+      if (!access.allowed) {
+        const reason = access.known ? 'authorization cancelled or user disabled' : 'not authorized by authSync';
+        log.info('login refused', { tenantId, userName: marketplaceUser.userName, policy: d.access.rule, reason });
         sendLoginRefused(req, res, d.views, {
           user: marketplaceUser,
           tenantName: tenant.name,
@@ -81,7 +81,7 @@ export function authRoutes(d: AuthRoutesDeps): Router {
         return;
       }
       // The role the tenant's administrator gave for this app (authSync) outranks userinfo's.
-      const user = access?.role ? { ...marketplaceUser, role: access.role } : marketplaceUser;
+      const user = access.role ? { ...marketplaceUser, role: access.role } : marketplaceUser;
       const grant = await d.grants.create(tenantId, tokens);
       // A login over a live session replaces it: its grant and index entries go with it, on every replica.
       const previous = req.session.auth;

@@ -1,6 +1,7 @@
 import type { Sealer } from '../crypto/sealed';
 import type { KeyValueStore, WriteOp } from '../store/store';
-import { accessOf, type UserAccess } from './access';
+import type { UserAccess } from '../core/access';
+import { accessOf } from './access';
 import { departmentTree, planDepartmentList, planSingleDepartment, type DepartmentListChange, type DepartmentNode, type DepartmentPlan, type SingleDepartmentChange } from './departments';
 import { appKey, departmentKey, departmentsKey, tenantKey, TENANTS, userKey, usersKey } from './keys';
 import { pageOfKeys, sortKeys, type Page, type PageRequest } from './page';

@@ -1,3 +1,7 @@
+import type { Role } from '../core/access';
+
+export type { Role };
+
 /** What kit sync tells koogate about the marketplace's tenants; the source of every tenant's login settings. */
 export type TenantId = string;
 
@@ -29,7 +33,6 @@ export interface AppCredential {
   clientSecret: string;
 }
 
-export type Role = 'admin' | 'user';
 
 /** The optional profile fields of an authSync user (PROTOCOL.md §3.5). */
 export interface UserProfile {

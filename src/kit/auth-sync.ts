@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AccessChange } from '../directory/access';
+import type { AccessChange } from '../core/access';
 import type { Directory } from '../directory/directory';
 import type { AuthSyncFlag, UserEntry } from '../directory/users';
 import { flagOf, id, key, listOf, maybeText, optionalText, testFlag, timeStamp } from './fields';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { AccessChange } from '../directory/access';
+import type { AccessChange } from '../core/access';
 
 /** What applying one kit call did: an outcome for the log, and whose access it changed. */
 export interface KitApplied {

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { KeyObject } from 'node:crypto';
 import type { OaepVariant } from '../crypto/rsa-oaep';
-import type { AccessChange } from '../directory/access';
+import type { AccessChange } from '../core/access';
 import type { Directory } from '../directory/directory';
 import type { Logger } from '../observability/logger';
 import { applicationSyncSchema, applyApplicationSync } from './application-sync';

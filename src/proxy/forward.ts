@@ -4,15 +4,13 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { KoogateError } from '../errors';
+import type { UpstreamSettings } from '../config/config';
 import type { Logger } from '../observability/logger';
 import { endToEndHeaders, endToEndResponseHeaders } from './headers';
 
 export interface ForwarderOptions {
-  target: URL;
-  /** Upstream must start answering (headers) within this after the request was sent; 0 = no limit. Bodies stream for as long as they take. */
-  responseTimeoutMs: number;
-  keepAliveMs: number;
-  maxSockets: number;
+  /** The app, and its limits: it must start answering (headers) within `timeoutMs` (0: no limit); bodies stream for as long as they take. */
+  upstream: UpstreamSettings;
   log: Logger;
 }
 
@@ -27,24 +25,27 @@ export class Forwarder {
   private readonly pool: Pool;
   private readonly request: typeof httpRequest;
   private readonly basePath: string;
+  private readonly target: URL;
 
   constructor(private readonly o: ForwarderOptions) {
-    this.pool = new Pool(o.target.origin, {
-      connections: o.maxSockets,
-      keepAliveTimeout: o.keepAliveMs || 1,
-      headersTimeout: o.responseTimeoutMs,
+    const up = o.upstream;
+    this.target = up.url;
+    this.pool = new Pool(up.url.origin, {
+      connections: up.maxSockets,
+      keepAliveTimeout: up.keepAliveMs || 1,
+      headersTimeout: up.timeoutMs,
       // Bodies (downloads, server-sent events, long polls) stream for as long as they take.
       bodyTimeout: 0,
     });
-    this.request = o.target.protocol === 'https:' ? (httpsRequest as unknown as typeof httpRequest) : httpRequest;
-    this.basePath = o.target.pathname.replace(/\/+$/, '');
+    this.request = up.url.protocol === 'https:' ? (httpsRequest as unknown as typeof httpRequest) : httpRequest;
+    this.basePath = up.url.pathname.replace(/\/+$/, '');
   }
 
   private options(req: IncomingMessage, headers: Record<string, string | string[]>) {
     return {
-      protocol: this.o.target.protocol,
-      hostname: this.o.target.hostname,
-      port: this.o.target.port,
+      protocol: this.target.protocol,
+      hostname: this.target.hostname,
+      port: this.target.port,
       method: req.method,
       path: this.basePath + (req.url ?? '/'),
       headers,
@@ -69,7 +70,7 @@ export class Forwarder {
         headers,
         body: hasBody ? req : null,
         signal: abort,
-        reset: this.o.keepAliveMs === 0,
+        reset: this.o.upstream.keepAliveMs === 0,
       })
       .then(
         (up) => {

@@ -1,4 +1,4 @@
-import { accessOf, endRevokedSessions, mayLogIn, type AccessChange } from '../../src/directory/access';
+import { accessOf } from '../../src/directory/access';
 import type { UserRecord } from '../../src/directory/types';
 import { planAuthSync, type AuthSyncChange, type UserEntry } from '../../src/directory/users';
 
@@ -88,37 +88,10 @@ describe('planAuthSync', () => {
   });
 });
 
-describe('access', () => {
-  test('accessOf: allowed only when authorized and enabled', () => {
+describe('accessOf', () => {
+  test('allowed only when authorized and enabled', () => {
     expect(accessOf(known('a'))).toEqual({ allowed: true, role: 'user' });
     expect(accessOf(known('a', { enabled: false }))).toEqual({ allowed: false, role: 'user' });
     expect(accessOf(known('a', { authorized: false, role: 'admin' }))).toEqual({ allowed: false, role: 'admin' });
-  });
-
-  test.each([
-    ['authorized', null, false],
-    ['authorized', { allowed: true }, true],
-    ['authorized', { allowed: false }, false],
-    ['tenant', null, true],
-    ['tenant', { allowed: true }, true],
-    ['tenant', { allowed: false }, false],
-  ] as const)('policy %s, directory says %j → may log in: %s', (policy, access, expected) => {
-    expect(mayLogIn(policy, access)).toBe(expected);
-  });
-
-  test('endRevokedSessions ends each revoked user, a removed tenant or credentials wholesale, nothing on updates', async () => {
-    const calls: { tenantId: string; userName?: string }[] = [];
-    const sessions = {
-      endSessions: async (f: { tenantId: string; userName?: string }) => {
-        calls.push(f);
-        return 1;
-      },
-    };
-    const run = (c: AccessChange) => endRevokedSessions(c, sessions);
-    expect(await run({ kind: 'users-revoked', tenantId: T, userNames: ['a', 'b'] })).toBe(2);
-    expect(await run({ kind: 'tenant-removed', tenantId: T })).toBe(1);
-    expect(await run({ kind: 'credentials-removed', tenantId: 't-2' })).toBe(1);
-    expect(await run({ kind: 'users-updated', tenantId: T, userNames: ['a'] })).toBe(0);
-    expect(calls).toEqual([{ tenantId: T, userName: 'a' }, { tenantId: T, userName: 'b' }, { tenantId: T }, { tenantId: 't-2' }]);
   });
 });

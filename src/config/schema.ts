@@ -1,0 +1,240 @@
+import { ACCESS_POLICIES } from '../core/access';
+import { choice, custom, flag, int, list, parseBoolean, pem, text, url, type Schema } from './kinds';
+
+/*
+ * Every setting koogate reads, declared once: environment variable, kind (which fixes the type and the
+ * wording of its start-up error), default, bounds and meaning. The Config type (config.ts), loadConfig's
+ * parsing and error messages, isUnconfigured and the README table check all derive from SCHEMA.
+ *
+ * Adding a setting is one entry here, under the name its Config field takes, in the group of the module
+ * that receives it (or at the top level when it is the composition root's):
+ *
+ *     shutdownGraceSeconds: int({ env: 'KOOGATE_SHUTDOWN_GRACE_SECONDS', default: 10, min: 0, max: 600,
+ *       meaning: 'One sentence for the README table.' }),
+ *
+ * Config then holds `shutdownGraceSeconds: number`, and test/unit/config.test.ts fails until README.md's
+ * table has its row (with its default, or "required"). Nothing else needs touching.
+ * - A secret: `secret: true` keeps its value out of every message. `file: true` (or the README meaning of
+ *   the file variable) also reads it from `<NAME>_FILE`, a path; the variable itself wins when both are set,
+ *   and the README needs a row for `<NAME>_FILE` too.
+ * - A value that combines settings (cookieSecure's `auto` follows the public URL, the Redis topology, the
+ *   webhook being on) is resolved once in config.ts's `resolve`; everything else reaches Config as parsed.
+ */
+
+/** The real KooGallery unified login page; `{appId}` is replaced by the configured app id. */
+export const DEFAULT_LOGIN_URL = 'https://macroverse.huaweicloud.com/unified-login/#/portal-login?ind=UNOP&appId={appId}';
+
+export const OAEP_SETTINGS = ['auto', 'sha256-mgf1sha1', 'sha1', 'sha256'] as const;
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+const hostPort = (v: string) => (/^\[?([^\]]+?)\]?:(\d{1,5})$/.test(v) ? undefined : 'must be host:port');
+
+export const SCHEMA = {
+  port: int({ env: 'PORT', default: 8080, min: 0, max: 65535, meaning: 'TCP port koogate listens on.' }),
+  host: text({ env: 'KOOGATE_HOST', default: '0.0.0.0', meaning: 'Interface koogate binds to.' }),
+  publicUrl: url({ env: 'KOOGATE_PUBLIC_URL', required: true, meaning: 'External base URL of koogate as browsers see it (https://app.example.com); the callback is `<this>/_koogate/callback`.' }),
+  appId: text({ env: 'KOOGATE_APP_ID', required: true, meaning: 'The app credential id (appId) from the KooGallery seller console.' }),
+  loginUrl: text({ env: 'KOOGATE_LOGIN_URL', default: DEFAULT_LOGIN_URL, meaning: 'Unified login URL; `{appId}` is replaced by KOOGATE_APP_ID.' }),
+  kitAccessKey: text({ env: 'KOOGATE_KIT_ACCESS_KEY', required: true, secret: true, meaning: 'Kit access key ("key management" in the seller console) that verifies kit-sync signatures.' }),
+  rsaPrivateKeyPem: pem({
+    env: 'KOOGATE_RSA_PRIVATE_KEY',
+    required: true,
+    file: 'Path of a file holding the RSA private key PEM (preferred over the variable: keeps the key out of the environment).',
+    label: /-----BEGIN (RSA )?PRIVATE KEY-----/,
+    invalid: 'the RSA private key must be a PEM "PRIVATE KEY" (PKCS#8) or "RSA PRIVATE KEY" (PKCS#1)',
+    meaning: 'Merchant RSA private key (PEM, PKCS#8 or PKCS#1) that decrypts clientSecret.',
+  }),
+  oaepVariant: choice({
+    env: 'KOOGATE_OAEP_VARIANT',
+    values: OAEP_SETTINGS,
+    default: 'auto',
+    meaning: 'RSA-OAEP variant of clientSecret: auto (try sha256-mgf1sha1, sha1, sha256 and log the one that worked) or one of them to pin it.',
+  }),
+  sessionSecrets: list({
+    env: 'KOOGATE_SESSION_SECRET',
+    required: true,
+    secret: true,
+    minLength: 32,
+    meaning: 'Secret that signs session cookies; comma-separated list to rotate (first signs, all verify). At least 32 characters.',
+  }),
+  encryptionSecrets: list({
+    env: 'KOOGATE_ENCRYPTION_KEYS',
+    secret: true,
+    minLength: 32,
+    meaning: 'Secrets for encryption at rest (client secrets, tokens); comma-separated, first encrypts, all decrypt. Default: derived from KOOGATE_SESSION_SECRET.',
+  }),
+  /** Resolved into one topology (RedisSettings) by config.ts. */
+  redis: {
+    url: text({
+      env: 'REDIS_URL',
+      secret: true,
+      check: (v) => (/^rediss?:\/\//.test(v) ? undefined : 'must start with redis:// or rediss://'),
+      meaning: 'redis:// or rediss:// URL of the shared store. Absent: in-memory store (one process only; sessions and synced tenants are lost on restart).',
+    }),
+    sentinels: list({ env: 'REDIS_SENTINELS', item: hostPort, meaning: 'Instead of REDIS_URL: comma-separated host:port of Redis Sentinels; koogate follows the primary they name.' }),
+    masterName: text({ env: 'REDIS_SENTINEL_MASTER', default: 'mymaster', meaning: "With REDIS_SENTINELS: the monitored primary's name." }),
+    sentinelPassword: text({ env: 'REDIS_SENTINEL_PASSWORD', secret: true, meaning: 'With REDIS_SENTINELS: password of the Sentinels themselves, when they require one.' }),
+    clusterNodes: list({ env: 'REDIS_CLUSTER_NODES', item: hostPort, meaning: 'Instead of REDIS_URL: comma-separated host:port of some Redis Cluster nodes (the rest are discovered).' }),
+    username: text({ env: 'REDIS_USERNAME', meaning: 'With REDIS_SENTINELS or REDIS_CLUSTER_NODES: ACL user name (with REDIS_URL put it in the URL).' }),
+    password: text({ env: 'REDIS_PASSWORD', secret: true, meaning: 'With REDIS_SENTINELS or REDIS_CLUSTER_NODES: password of the Redis servers (with REDIS_URL put it in the URL).' }),
+    tls: flag({ env: 'REDIS_TLS', default: false, meaning: 'With REDIS_SENTINELS or REDIS_CLUSTER_NODES: connect with TLS (with REDIS_URL use rediss://).' }),
+  },
+  cookieName: text({ env: 'KOOGATE_COOKIE_NAME', default: 'koogate.sid', meaning: 'Name of the session cookie.' }),
+  /** 'auto' is resolved against the public URL by config.ts. */
+  cookieSecure: custom<boolean | 'auto'>({
+    env: 'KOOGATE_COOKIE_SECURE',
+    default: 'auto',
+    meaning: 'Mark cookies Secure: auto (when KOOGATE_PUBLIC_URL is https), true or false.',
+    parse: (v, problem) => {
+      if (v.toLowerCase() === 'auto') return 'auto';
+      const b = parseBoolean(v);
+      if (b === undefined) problem(`KOOGATE_COOKIE_SECURE must be auto, true or false (got "${v.toLowerCase()}")`);
+      return b ?? 'auto';
+    },
+  }),
+  trustProxy: custom<boolean | number | string>({
+    env: 'KOOGATE_TRUST_PROXY',
+    default: 'false',
+    meaning: "Express 'trust proxy' value when koogate runs behind a load balancer or TLS terminator (true, a hop count, or addresses).",
+    parse: (v) => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v),
+  }),
+  renewSkewSeconds: int({ env: 'KOOGATE_RENEW_SKEW_SECONDS', default: 120, min: 0, max: 3600, meaning: 'Renew the access token when it expires within this many seconds.' }),
+  marketplaceTimeoutMs: int({ env: 'KOOGATE_MARKETPLACE_TIMEOUT_MS', default: 5000, min: 100, max: 60000, meaning: 'Timeout of each call to the marketplace (token, userinfo).' }),
+  allowHttpMarketplace: flag({ env: 'KOOGATE_ALLOW_HTTP_MARKETPLACE', default: false, meaning: 'Allow tenants whose identity domain is plain http:// (only for local stand-ins and tests).' }),
+  kitWindowSeconds: int({
+    env: 'KOOGATE_KIT_WINDOW_SECONDS',
+    default: 60,
+    min: 1,
+    max: 3600,
+    meaning: 'Accepted clock difference of kit-sync x-timestamp (V2) and body timeStamp (V1); nonces are remembered this long.',
+  }),
+  accessPolicy: choice({
+    env: 'KOOGATE_ACCESS_POLICY',
+    values: ACCESS_POLICIES,
+    default: 'authorized',
+    meaning: 'Who may log in: authorized (only users that authSync authorized and enabled for the tenant) or tenant (any user of a synced tenant, except users authSync cancelled or disabled; for early testing).',
+  }),
+  apiToken: text({
+    env: 'KOOGATE_API_TOKEN',
+    secret: true,
+    minLength: 32,
+    meaning: 'Bearer token of the read-only directory API under /_koogate/api/ (at least 32 characters). Unset: the API answers 404.',
+  }),
+  adminToken: text({
+    env: 'KOOGATE_ADMIN_TOKEN',
+    secret: true,
+    minLength: 32,
+    meaning: 'Bearer token of the admin API under /_koogate/admin/ (sessions, dead letters, re-sealing; at least 32 characters, different from KOOGATE_API_TOKEN). Unset: the admin API answers 404.',
+  }),
+  publicPaths: list({
+    env: 'KOOGATE_PUBLIC_PATHS',
+    item: (p) => (p.startsWith('/') ? undefined : 'must start with /'),
+    meaning: 'Comma-separated paths served without login (`/health` exact, `/static/*` prefix). Identity headers are still stripped, and set when a session exists.',
+  }),
+  sessionAbsoluteSeconds: int({
+    env: 'KOOGATE_SESSION_MAX_AGE_SECONDS',
+    default: 2592000,
+    min: 60,
+    max: 366 * 24 * 3600,
+    meaning: 'Absolute session lifetime from login (30 days). A session also ends when its refresh token can no longer renew.',
+  }),
+  sessionIdleSeconds: int({
+    env: 'KOOGATE_SESSION_IDLE_SECONDS',
+    default: 28800,
+    min: 60,
+    max: 366 * 24 * 3600,
+    meaning: 'A session unused this long ends (8 hours). The cookie and the Redis TTL follow it.',
+  }),
+  refreshTokenLifetimeSeconds: int({
+    env: 'KOOGATE_REFRESH_TOKEN_LIFETIME_SECONDS',
+    default: 2592000,
+    min: 60,
+    max: 366 * 24 * 3600,
+    meaning: 'Refresh token lifetime assumed when the token answer carries no refresh_expires_in (30 days, as documented).',
+  }),
+  renewLockLeaseMs: int({
+    env: 'KOOGATE_RENEW_LOCK_LEASE_MS',
+    default: 5000,
+    min: 100,
+    max: 60000,
+    meaning: 'Initial lease of the cross-replica renewal lock; extended while the refresh grant is in flight.',
+  }),
+  sessionCacheMs: int({
+    env: 'KOOGATE_SESSION_CACHE_MS',
+    default: 1000,
+    min: 0,
+    max: 60000,
+    meaning: 'How long a replica answers a session from memory before checking the store again (0: every request). Logout and revocation reach every replica at once by Redis pub/sub; this bounds a missed message.',
+  }),
+  /** What the forwarder (proxy/forward.ts) needs of the app behind koogate. */
+  upstream: {
+    url: url({ env: 'KOOGATE_UPSTREAM_URL', required: true, meaning: 'Base URL of the ISV app that koogate proxies to.' }),
+    timeoutMs: int({
+      env: 'KOOGATE_UPSTREAM_TIMEOUT_MS',
+      default: 60000,
+      min: 0,
+      max: 3600_000,
+      meaning: 'The app must start answering (status and headers) within this, else 504; 0: no limit. Bodies, server-sent events and long polls then stream for as long as they take.',
+    }),
+    keepAliveMs: int({
+      env: 'KOOGATE_UPSTREAM_KEEPALIVE_MS',
+      default: 30000,
+      min: 0,
+      max: 3600_000,
+      meaning: 'Idle keep-alive connections to the app are closed after this; 0 turns keep-alive off.',
+    }),
+    maxSockets: int({ env: 'KOOGATE_UPSTREAM_MAX_SOCKETS', default: 256, min: 1, max: 65535, meaning: 'At most this many connections to the app at once.' }),
+  },
+  corsOrigins: list({ env: 'KOOGATE_CORS_ORIGINS', meaning: "Comma-separated origins (https://app.example.com) allowed to read koogate's 401 answers to their fetch calls." }),
+  wsRecheckSeconds: int({
+    env: 'KOOGATE_WS_RECHECK_SECONDS',
+    default: 30,
+    min: 1,
+    max: 3600,
+    meaning: 'How often open websockets are re-checked against their session (expiry); logout and revocation close them at once.',
+  }),
+  assertionKeyPem: pem({
+    env: 'KOOGATE_ASSERTION_KEY',
+    file: 'Path of a file holding KOOGATE_ASSERTION_KEY.',
+    label: /-----BEGIN (EC )?PRIVATE KEY-----/,
+    invalid: 'KOOGATE_ASSERTION_KEY must be a PEM EC private key (P-256)',
+    meaning: 'EC P-256 private key (PEM) that signs an ES256 JWT in X-Koogate-Assertion on every proxied request; the public key is at /_koogate/jwks.json. Unset: no assertion.',
+  }),
+  assertionTtlSeconds: int({ env: 'KOOGATE_ASSERTION_TTL_SECONDS', default: 60, min: 5, max: 3600, meaning: 'Lifetime of the assertion JWT.' }),
+  /** Off without a URL (config.ts); the numbers are checked even then, so a typo shows before it is turned on. */
+  webhook: {
+    url: url({
+      env: 'KOOGATE_WEBHOOK_URL',
+      // fetch refuses such URLs; the signature is what tells the app a delivery is koogate's.
+      check: (u) => (u.username || u.password ? 'must not carry a user name or password: the app verifies X-Koogate-Signature instead' : undefined),
+      meaning: 'URL of the app\'s endpoint that receives every applied kit call as a signed JSON POST (see "Webhook to your app"). Unset: no webhook.',
+    }),
+    secrets: list({
+      env: 'KOOGATE_WEBHOOK_SECRET',
+      secret: true,
+      minLength: 32,
+      meaning: 'Secret that signs each webhook delivery (X-Koogate-Signature); at least 32 characters, required with KOOGATE_WEBHOOK_URL. Comma-separated to rotate: each one signs.',
+    }),
+    timeoutMs: int({ env: 'KOOGATE_WEBHOOK_TIMEOUT_MS', default: 10000, min: 100, max: 300_000, meaning: 'The app must answer a delivery within this, else it is retried.' }),
+    retryBaseMs: int({
+      env: 'KOOGATE_WEBHOOK_RETRY_BASE_MS',
+      default: 1000,
+      min: 10,
+      max: 600_000,
+      meaning: 'Delay before the first retry; each further retry doubles it, up to 300 times it (5 minutes), with jitter.',
+    }),
+    maxAttempts: int({ env: 'KOOGATE_WEBHOOK_MAX_ATTEMPTS', default: 500, min: 1, max: 100_000, meaning: 'An event that failed this many attempts goes to the dead letters.' }),
+    maxAgeSeconds: int({
+      env: 'KOOGATE_WEBHOOK_MAX_AGE_SECONDS',
+      default: 86400,
+      min: 1,
+      max: 30 * 24 * 3600,
+      meaning: 'An event still failing this long after it was queued goes to the dead letters (a day).',
+    }),
+  },
+  seedFile: text({
+    env: 'KOOGATE_SEED_FILE',
+    meaning: 'JSON file of tenants, app credentials and authorized users loaded at start (development and tests; production data arrives by kit sync).',
+  }),
+  logLevel: choice({ env: 'KOOGATE_LOG_LEVEL', values: LOG_LEVELS, default: 'info', meaning: 'debug, info, warn or error. Logs are JSON lines on stdout.' }),
+} satisfies Schema;
