@@ -4,12 +4,14 @@ import { startSandbox } from '../src/sandbox/marketplace';
 import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants } from '../src/sandbox/stack';
 import { freePort, startRedis } from '../test/support/redis';
 import { loginCookie } from '../test/support/login';
-import { here, load, median, startProc, type LoadResult } from './support';
+import { findNginx, NGINX_INSTALL_HINT, startNginx } from './nginx';
+import { here, load, median, startProc, type LoadResult, type Proc } from './support';
 
 /**
- * `npm run bench`: in one run on one machine, the app direct, a bare Node reverse proxy (http-proxy with
- * keep-alive, no auth) and koogate with a logged-in session on a real Redis; requests/s, p50/p99 latency
- * and the ratios, medians over several rounds. BENCH_SECONDS, BENCH_ROUNDS and BENCH_CONNECTIONS tune it.
+ * `npm run bench`: in one run on one machine, the app direct, nginx (when installed; one worker, keep-alive
+ * upstream, no auth), a bare Node reverse proxy (http-proxy with keep-alive, no auth) and koogate with a
+ * logged-in session on a real Redis; requests/s, p50/p99 latency and the ratios, medians over several
+ * rounds. BENCH_SECONDS, BENCH_ROUNDS and BENCH_CONNECTIONS tune it; NGINX names the nginx binary.
  */
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -18,6 +20,9 @@ async function main(): Promise<void> {
   const redis = await startRedis();
   const upstream = await startProc(here('upstream-server.js'), []);
   const bare = await startProc(here('bare-proxy.js'), [upstream.url]);
+  const nginxBinary = findNginx();
+  if (!nginxBinary) process.stderr.write(`${NGINX_INSTALL_HINT}\n`);
+  const nginx: Proc | undefined = nginxBinary ? await startNginx(nginxBinary, upstream.url, await freePort()) : undefined;
   const sandbox = await startSandbox({});
   const secrets = newSecrets();
   const port = await freePort();
@@ -34,10 +39,12 @@ async function main(): Promise<void> {
     const cookie = await loginCookie(koogate.url, sandbox);
     const targets: { name: string; url: string; headers: Record<string, string> }[] = [
       { name: 'direct', url: `${upstream.url}/api/items`, headers: {} },
+      ...(nginx ? [{ name: 'nginx', url: `${nginx.url}/api/items`, headers: {} }] : []),
       { name: 'bare proxy', url: `${bare.url}/api/items`, headers: {} },
       { name: 'koogate', url: `${koogate.url}/api/items`, headers: { cookie, accept: 'application/json' } },
     ];
-    const check = await fetch(targets[2]!.url, { headers: targets[2]!.headers });
+    const kg = targets.find((t) => t.name === 'koogate')!;
+    const check = await fetch(kg.url, { headers: kg.headers });
     if (check.status !== 200) throw new Error(`koogate answered ${check.status}: the session is not logged in`);
     for (const t of targets) await load(t.url, { seconds: 2, connections, headers: t.headers }); // warm-up
     const results: Record<string, LoadResult[]> = {};
@@ -58,17 +65,18 @@ async function main(): Promise<void> {
     }
     const m = (name: string, k: keyof LoadResult) => median(results[name]!.map((x) => x[k]));
     const row = (name: string) => `| ${name} | ${m(name, 'rps').toFixed(0)} | ${m(name, 'p50').toFixed(1)} | ${m(name, 'p99').toFixed(1)} |`;
+    const ratio = (label: string, other: string) =>
+      `${label} req/s ${(m('koogate', 'rps') / m(other, 'rps')).toFixed(2)}×, p99 ${(m('koogate', 'p99') / m(other, 'p99')).toFixed(2)}×`;
     const out = [
       `Proxy benchmark: ${rounds} rounds × ${seconds} s, ${connections} connections, medians (node ${process.version})`,
       '',
       '| target | req/s | p50 ms | p99 ms |',
       '|---|---|---|---|',
-      row('direct'),
-      row('bare proxy'),
-      row('koogate'),
+      ...targets.map((t) => row(t.name)),
       '',
-      `koogate / bare proxy: req/s ${(m('koogate', 'rps') / m('bare proxy', 'rps')).toFixed(2)}×, p99 ${(m('koogate', 'p99') / m('bare proxy', 'p99')).toFixed(2)}×`,
-      `koogate / direct:     req/s ${(m('koogate', 'rps') / m('direct', 'rps')).toFixed(2)}×, p99 ${(m('koogate', 'p99') / m('direct', 'p99')).toFixed(2)}×`,
+      nginx ? ratio('koogate / nginx:      ', 'nginx') : 'koogate / nginx:       not measured (nginx is not installed; see above)',
+      ratio('koogate / bare proxy: ', 'bare proxy'),
+      ratio('koogate / direct:     ', 'direct'),
       `Redis commands per proxied request (logged-in session): ${(commands / Math.max(1, koogateRequests)).toFixed(3)}`,
       `errors: ${Object.entries(results).map(([k, v]) => `${k} ${v.reduce((a, x) => a + x.errors + x.non2xx, 0)}`).join(', ')}`,
     ];
@@ -77,6 +85,7 @@ async function main(): Promise<void> {
     spy.disconnect();
     await koogate.stop();
     await bare.stop();
+    await nginx?.stop();
     await upstream.stop();
     await sandbox.close();
     await redis.dispose();
