@@ -1,6 +1,6 @@
 import { ConfigError, isUnconfigured, loadConfig } from './config/config';
 import { createLogger } from './observability/logger';
-import { startKoogate } from './server';
+import { startKoogate } from './compose/server';
 
 /**
  * `npm start`: with no configuration outside production, the built-in demo (stand-in marketplace, demo

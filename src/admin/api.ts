@@ -1,7 +1,7 @@
 import express, { type RequestHandler, type Router } from 'express';
-import { KoogateError } from '../errors';
+import { KoogateError } from '../core/errors';
 import { bearerGuard } from '../http/bearer';
-import { jsonErrors } from '../http/json-errors';
+import { jsonErrors } from '../pages/json-errors';
 import type { LogFields, Logger } from '../observability/logger';
 import { AuditLog, httpActor } from './audit';
 

@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
-import { HTTP_STATUS } from '../errors';
-import { ERROR_TEXT, pickLang, UI_TEXT } from '../http/messages';
-import type { Views } from '../http/views';
-import type { MarketplaceUser } from '../marketplace/oauth';
+import { HTTP_STATUS } from '../core/errors';
+import { ERROR_TEXT, pickLang, UI_TEXT } from '../pages/messages';
+import type { Views } from '../pages/views';
+import type { MarketplaceUser } from '../core/identity';
 
 export interface LoginRefusal {
   user: MarketplaceUser;

@@ -1,9 +1,9 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { AccessControl } from '../access/policy';
 import type { Directory } from '../directory/directory';
-import { KoogateError } from '../errors';
-import { pickLang, UI_TEXT } from '../http/messages';
-import type { Views } from '../http/views';
+import { KoogateError } from '../core/errors';
+import { pickLang, UI_TEXT } from '../pages/messages';
+import type { Views } from '../pages/views';
 import { logoutUrl, type MarketplaceOAuth } from '../marketplace/oauth';
 import type { Logger } from '../observability/logger';
 import type { SessionService } from '../sessions/session-service';

@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
+import { readCookie } from '../core/cookies';
 
 /**
  * The unified login carries no `state`, so the login transaction lives in a short-lived, HttpOnly,
@@ -58,21 +59,4 @@ export class TransactionCookie {
   clear(res: Response): void {
     res.clearCookie(TX_COOKIE, { httpOnly: true, secure: this.secure, sameSite: 'lax', path: TX_PATH });
   }
-}
-
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) {
-      const v = part.slice(eq + 1).trim();
-      try {
-        return decodeURIComponent(v);
-      } catch {
-        return v;
-      }
-    }
-  }
-  return undefined;
 }

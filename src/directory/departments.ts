@@ -1,7 +1,7 @@
 import type { WriteOp } from '../store/store';
 import { departmentKey, departmentsKey } from './keys';
 import type { DepartmentRecord, TenantId } from './types';
-import type { ChangeOutcome } from './directory';
+import type { ChangeOutcome } from '../core/outcome';
 
 export interface DepartmentEntry {
   orgCode: string;

@@ -1,6 +1,7 @@
 import type { Sealer } from '../crypto/sealed';
 import type { KeyValueStore, WriteOp } from '../store/store';
 import type { UserAccess } from '../core/access';
+import type { ChangeOutcome } from '../core/outcome';
 import { accessOf } from './access';
 import { departmentTree, planDepartmentList, planSingleDepartment, type DepartmentListChange, type DepartmentNode, type DepartmentPlan, type SingleDepartmentChange } from './departments';
 import { appKey, departmentKey, departmentsKey, tenantKey, TENANTS, userKey, usersKey } from './keys';
@@ -31,7 +32,6 @@ export interface AppCredentialChange {
 }
 
 /** The outcome of a sync, so callers can act on it (end sessions of a deleted tenant, log what happened). */
-export type ChangeOutcome = 'created' | 'updated' | 'unchanged' | 'deleted' | 'absent';
 
 /** The directory's answer to an authSync: counts and whose access changed. */
 export type AuthSyncOutcome = Omit<AuthSyncPlan, 'ops'>;

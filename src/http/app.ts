@@ -1,10 +1,10 @@
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { authRoutes, type AuthRoutesDeps } from '../auth/routes';
-import { KoogateError } from '../errors';
+import { KoogateError } from '../core/errors';
 import type { Logger } from '../observability/logger';
 import type { AssertionSigner } from '../proxy/assertion';
 import type { KeyValueStore } from '../store/store';
-import { sendError, toKoogateError } from './respond';
+import { sendError, toKoogateError } from '../pages/respond';
 
 export interface AppDeps extends AuthRoutesDeps {
   trustProxy: boolean | number | string;

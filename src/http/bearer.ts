@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { KoogateError } from '../errors';
+import { KoogateError } from '../core/errors';
 
 export interface BearerGuardOptions {
   /** The configured token; without one every route behind the guard answers 404. */

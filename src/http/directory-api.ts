@@ -3,10 +3,10 @@ import { accessOf } from '../directory/access';
 import type { Directory } from '../directory/directory';
 import type { Page, PageRequest } from '../directory/page';
 import type { DepartmentRecord, TenantRecord, UserRecord } from '../directory/types';
-import { KoogateError } from '../errors';
+import { KoogateError } from '../core/errors';
 import type { Logger } from '../observability/logger';
 import { bearerGuard } from './bearer';
-import { jsonErrors } from './json-errors';
+import { jsonErrors } from '../pages/json-errors';
 
 export interface DirectoryApiDeps {
   directory: Directory;

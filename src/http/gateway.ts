@@ -6,10 +6,10 @@ import { endToEndRequestHeaders, setForwarded, type TrustFn } from '../proxy/hea
 import { identityHeaders, isIdentityHeader, stripCookies } from '../proxy/identity';
 import type { WebSocketRegistry } from '../proxy/ws-registry';
 import type { SessionAuthenticator } from '../sessions/authenticator';
-import type { MarketplaceUser } from '../marketplace/oauth';
-import { KoogateError } from '../errors';
-import { isPageNavigation, loginPath, sendError, toKoogateError } from './respond';
-import type { Views } from './views';
+import type { MarketplaceUser } from '../core/identity';
+import { KoogateError } from '../core/errors';
+import { isPageNavigation, loginPath, sendError, toKoogateError } from '../pages/respond';
+import type { Views } from '../pages/views';
 
 export interface GatewayDeps {
   /** koogate's own routes (/_koogate/*, /produceAPI/*): express. */

@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import type { AppCredential, TenantRecord } from '../directory/types';
-import { KoogateError } from '../errors';
+import { KoogateError } from '../core/errors';
+import type { MarketplaceUser, TokenSet } from '../core/identity';
 import type { Logger } from '../observability/logger';
 
 /**
@@ -11,31 +12,6 @@ export const tokenEndpoint = (domain: string) => `${domain}/api/v1/oauth2/token`
 export const userinfoEndpoint = (domain: string) => `${domain}/api/v1/oauth2/userinfo`;
 export const logoutUrl = (domain: string, redirectUrl: string) =>
   `${domain}/api/v1/logout?redirect_url=${encodeURIComponent(redirectUrl)}`;
-
-export interface TokenSet {
-  accessToken: string;
-  refreshToken?: string;
-  /** Epoch ms when the access token expires, from `expires_in`. */
-  expiresAt: number;
-  /** Epoch ms when the refresh token expires, when the answer says (`refresh_expires_in`). */
-  refreshExpiresAt?: number;
-  scope?: string;
-}
-
-/** What koogate keeps of a user; identity is tenantId + userName. */
-export interface MarketplaceUser {
-  tenantId: string;
-  userName: string;
-  id?: string;
-  name?: string;
-  email?: string;
-  mobile?: string;
-  role?: string;
-  userId?: string;
-  organizationName?: string;
-  organizationCode?: string;
-  projectName?: string;
-}
 
 export interface OAuthClientOptions {
   timeoutMs: number;

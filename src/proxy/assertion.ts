@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
-import type { MarketplaceUser } from '../marketplace/oauth';
+import type { MarketplaceUser } from '../core/identity';
 
 export const ASSERTION_HEADER = 'x-koogate-assertion';
 

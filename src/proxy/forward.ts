@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
-import { KoogateError } from '../errors';
+import { KoogateError } from '../core/errors';
 import type { UpstreamSettings } from '../config/config';
 import type { Logger } from '../observability/logger';
 import { endToEndHeaders, endToEndResponseHeaders } from './headers';

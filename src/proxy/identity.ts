@@ -1,5 +1,5 @@
 type Headers = Record<string, string | string[] | undefined>;
-import type { MarketplaceUser } from '../marketplace/oauth';
+import type { MarketplaceUser } from '../core/identity';
 
 /** Headers that only koogate may set; copies sent by clients are always removed. */
 export const IDENTITY_HEADERS: ReadonlySet<string> = new Set(['x-forwarded-user', 'x-forwarded-tenant', 'x-forwarded-email', 'x-forwarded-name', 'x-forwarded-role']);

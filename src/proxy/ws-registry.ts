@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { MarketplaceUser } from '../marketplace/oauth';
+import type { MarketplaceUser } from '../core/identity';
 import type { Logger } from '../observability/logger';
 import type { AuthOutcome } from '../sessions/authenticator';
 import type { Invalidation } from '../sessions/invalidation';

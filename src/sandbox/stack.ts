@@ -3,7 +3,7 @@ import { loadConfig } from '../config/config';
 import { loadPublicKey } from '../crypto/rsa-oaep';
 import { kitTimeStamp, sendKitCall } from '../kit/client';
 import type { Logger } from '../observability/logger';
-import { startKoogate, type Koogate } from '../server';
+import { startKoogate, type Koogate } from '../compose/server';
 import { startDemoApp, type DemoApp } from './demo-app';
 import { startSandbox, type Sandbox, type SandboxTenant, type SandboxUser } from './marketplace';
 

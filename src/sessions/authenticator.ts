@@ -1,6 +1,6 @@
 import type session from 'express-session';
-import { KoogateError } from '../errors';
-import type { MarketplaceUser } from '../marketplace/oauth';
+import { KoogateError } from '../core/errors';
+import type { MarketplaceUser } from '../core/identity';
 import type { Logger } from '../observability/logger';
 import type { TokenRenewal } from '../tokens/renewal';
 import type { SessionCookie } from './cookie';

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readCookie } from '../auth/transaction';
+import { readCookie } from '../core/cookies';
 
 /**
  * The session cookie in express-session's format (`s:<sid>.<base64 HMAC-SHA256>`), read and written

@@ -1,4 +1,4 @@
-import type { MarketplaceUser } from '../marketplace/oauth';
+import type { MarketplaceUser } from '../core/identity';
 import type { Invalidation } from './invalidation';
 import type { SessionAuth } from './session';
 

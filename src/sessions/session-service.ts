@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type session from 'express-session';
 import type { InvalidationBus } from './invalidation';
-import type { MarketplaceUser } from '../marketplace/oauth';
+import type { MarketplaceUser } from '../core/identity';
 import type { Logger } from '../observability/logger';
 import type { KeyValueStore } from '../store/store';
 import type { Grant, GrantStore } from '../tokens/grant-store';

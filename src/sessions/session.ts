@@ -2,7 +2,7 @@ import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import session from 'express-session';
 import type { RequestHandler } from 'express';
 import type { RedisClient } from '../store/redis';
-import type { MarketplaceUser } from '../marketplace/oauth';
+import type { MarketplaceUser } from '../core/identity';
 
 /** What a logged-in session holds. Tokens are not here: they live in the grant record (tokens/grant-store.ts). */
 export interface SessionAuth {

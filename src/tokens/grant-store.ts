@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../crypto/sealed';
-import type { TokenSet } from '../marketplace/oauth';
+import type { TokenSet } from '../core/identity';
 import type { KeyValueStore } from '../store/store';
 
 /**

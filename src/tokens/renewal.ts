@@ -1,5 +1,5 @@
 import type { Directory } from '../directory/directory';
-import { KoogateError } from '../errors';
+import { KoogateError } from '../core/errors';
 import type { MarketplaceOAuth } from '../marketplace/oauth';
 import type { Logger } from '../observability/logger';
 import type { KeyValueStore } from '../store/store';

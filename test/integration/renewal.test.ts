@@ -1,6 +1,6 @@
 import { Sealer } from '../../src/crypto/sealed';
 import { Directory } from '../../src/directory/directory';
-import { KoogateError } from '../../src/errors';
+import { KoogateError } from '../../src/core/errors';
 import { MarketplaceOAuth } from '../../src/marketplace/oauth';
 import { silentLogger } from '../../src/observability/logger';
 import { startSandbox, type Sandbox } from '../../src/sandbox/marketplace';

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
-import { type ErrorCode } from '../errors';
+import { type ErrorCode } from '../core/errors';
 import type { Logger } from '../observability/logger';
 import { ERROR_TEXT } from './messages';
 import { toKoogateError } from './respond';

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { ErrorCode } from '../errors';
+import type { ErrorCode } from '../core/errors';
 
 export type Lang = 'zh' | 'en';
 

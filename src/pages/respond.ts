@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { KoogateError, type ErrorCode } from '../errors';
+import { KoogateError, type ErrorCode } from '../core/errors';
 import { ERROR_TEXT, pickLang, UI_TEXT } from './messages';
 import type { Views } from './views';
 

@@ -1,5 +1,5 @@
 /**
- * Errors koogate shows or answers carry a stable code. One place (http/error-page.ts) maps them to HTTP.
+ * Errors koogate shows or answers carry a stable code. pages/respond.ts turns them into answers.
  * The message is safe to show a user; `detail` is for the operator's log and never rendered.
  */
 export type ErrorCode =
