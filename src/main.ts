@@ -1,4 +1,5 @@
 import { ConfigError, isUnconfigured, loadConfig } from './config/config';
+import { installLastResort } from './observability/last-resort';
 import { createLogger } from './observability/logger';
 import { startKoogate } from './compose/server';
 
@@ -30,19 +31,20 @@ async function main(): Promise<void> {
     close = koogate.close;
   }
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
     // Open keep-alive and websocket connections are closed by close(); never hang an orchestrator's stop.
     setTimeout(() => process.exit(1), 10_000).unref();
     close().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       () => process.exit(1),
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  installLastResort(process, log, (reason) => stop(reason, 1));
 }
 
 main().catch((e: unknown) => {

@@ -8,7 +8,7 @@ import { logoutUrl, type MarketplaceOAuth } from '../marketplace/oauth';
 import type { Logger } from '../observability/logger';
 import type { SessionService } from '../sessions/session-service';
 import type { GrantStore } from '../tokens/grant-store';
-import { safeReturnTo } from './return-to';
+import { marketplaceRedirect, safeReturnTo } from '../pages/return-to';
 import { sendLoginRefused } from './login-refused';
 import type { TransactionCookie } from './transaction';
 
@@ -36,6 +36,8 @@ export function authRoutes(d: AuthRoutesDeps): Router {
   const log = d.log.child({ component: 'auth' });
   const router = express.Router();
   const loggedOutUrl = new URL('/_koogate/logged-out', d.publicUrl).toString();
+  /** The tenant's marketplace logout, back to the logged-out page; koogate's own page when the domain is unusable. */
+  const marketplaceLogout = (domain: string) => marketplaceRedirect(logoutUrl(domain, loggedOutUrl), domain) ?? loggedOutUrl;
 
   router.get('/login', (req, res) => {
     d.tx.start(res, { returnTo: safeReturnTo(req.query.returnTo) });
@@ -76,7 +78,7 @@ export function authRoutes(d: AuthRoutesDeps): Router {
         sendLoginRefused(req, res, d.views, {
           user: marketplaceUser,
           tenantName: tenant.name,
-          otherAccountUrl: logoutUrl(tenant.domainName, loggedOutUrl),
+          otherAccountUrl: marketplaceLogout(tenant.domainName),
         });
         return;
       }
@@ -90,7 +92,8 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       await d.sessions.start(req, user, grant);
       await save(req);
       log.info('login', { tenantId, userName: user.userName, bounced: Boolean(tx.bounced) });
-      res.redirect(302, tx.returnTo);
+      // Checked again in its final form: the transaction cookie may predate today's rule.
+      res.redirect(302, safeReturnTo(tx.returnTo));
     } catch (e) {
       next(e);
     }
@@ -117,7 +120,7 @@ export function authRoutes(d: AuthRoutesDeps): Router {
         const tenant = await d.directory.getTenant(auth.user.tenantId);
         await d.sessions.release(req.sessionID, auth);
         await destroy(req);
-        if (tenant) target = logoutUrl(tenant.domainName, loggedOutUrl);
+        if (tenant) target = marketplaceLogout(tenant.domainName);
         log.info('logout', { tenantId: auth.user.tenantId, userName: auth.user.userName });
       }
       res.clearCookie(d.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: d.cookieSecure });

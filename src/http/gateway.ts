@@ -8,8 +8,9 @@ import type { WebSocketRegistry } from '../proxy/ws-registry';
 import type { SessionAuthenticator } from '../sessions/authenticator';
 import type { MarketplaceUser } from '../core/identity';
 import { KoogateError } from '../core/errors';
-import { isPageNavigation, loginPath, sendError, toKoogateError } from '../pages/respond';
+import { errorName, isPageNavigation, loginPath, sendError, toKoogateError } from '../pages/respond';
 import type { Views } from '../pages/views';
+import { parseTarget, type RequestTarget } from './request-target';
 
 export interface GatewayDeps {
   /** koogate's own routes (/_koogate/*, /produceAPI/*): express. */
@@ -17,7 +18,7 @@ export interface GatewayDeps {
   auth: SessionAuthenticator;
   forwarder: Forwarder;
   sockets: WebSocketRegistry;
-  isPublic(path: string): boolean;
+  isPublic(target: RequestTarget): boolean;
   ownCookies: readonly string[];
   trust: TrustFn;
   /** Origins allowed to read koogate's 401 answers (CORS). */
@@ -28,25 +29,12 @@ export interface GatewayDeps {
   log: Logger;
 }
 
-const BASE = 'http://koogate.invalid';
-
 /**
  * The request path of every proxied request, kept lean on purpose: no express, the session answered
  * from an in-process cache when possible, one pass over the headers, a streaming forward.
  */
 export class Gateway {
   constructor(private readonly d: GatewayDeps) {}
-
-  /** Normalises the target (dot segments, backslashes) so that public-path checks and the app agree. */
-  private target(req: IncomingMessage): { path: string; url: string } {
-    const raw = req.url ?? '/';
-    if (!/[%\\]|\/\.|^[^/]/.test(raw)) {
-      const q = raw.indexOf('?');
-      return { path: q < 0 ? raw : raw.slice(0, q), url: raw };
-    }
-    const u = new URL(raw.startsWith('/') ? raw : `/${raw}`, BASE);
-    return { path: u.pathname, url: u.pathname + u.search };
-  }
 
   private isOwn(path: string): boolean {
     return path.startsWith('/_koogate/') || path === '/_koogate' || path.startsWith('/produceAPI/');
@@ -64,29 +52,37 @@ export class Gateway {
   }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const { path, url } = this.target(req);
-    if (this.isOwn(path)) return this.d.own(req, res);
-    req.url = url;
-    this.d.auth.authenticate(req.headers.cookie).then(
-      (outcome) => {
+    const target = parseTarget(req.url ?? '/');
+    if (!target) return this.badTarget(req, res);
+    if (this.isOwn(target.path)) return this.d.own(req, res);
+    req.url = target.url;
+    this.d.auth
+      .authenticate(req.headers.cookie)
+      .then((outcome) => {
         if (outcome.kind === 'user') {
           if (outcome.setCookie) res.setHeader('Set-Cookie', outcome.setCookie);
           return this.forward(req, res, outcome.user);
         }
         if (outcome.clearCookie) res.setHeader('Set-Cookie', outcome.clearCookie);
-        if (this.d.isPublic(path)) return this.forward(req, res, undefined);
+        if (this.d.isPublic(target)) return this.forward(req, res, undefined);
         if (isPageNavigation(req)) {
           res.statusCode = 302;
-          res.setHeader('Location', loginPath(url));
+          res.setHeader('Location', loginPath(target.url));
           res.setHeader('Cache-Control', 'no-store');
           return void res.end();
         }
         const reason = outcome.kind === 'ended' ? outcome.reason : 'no session';
-        this.fail(req, res, new KoogateError('KOOGATE_SESSION_EXPIRED', 'Authentication required.', { reason }), url, this.cors(req));
-      },
-      (e: unknown) => this.fail(req, res, toKoogateError(e), url, this.cors(req)),
-    );
+        this.fail(req, res, new KoogateError('KOOGATE_SESSION_EXPIRED', 'Authentication required.', { reason }), target.url, this.cors(req));
+      })
+      // Whatever fails on the way (the store, the marketplace, a header the forwarder refuses) is this request's error only.
+      .catch((e: unknown) => this.fail(req, res, toKoogateError(e), target.url, this.cors(req)));
   };
+
+  /** A request target that is no path koogate can read (http/request-target.ts). */
+  private badTarget(req: IncomingMessage, res: ServerResponse): void {
+    this.d.log.info('request refused', { errorCode: 'KOOGATE_BAD_REQUEST', reason: 'unreadable request target', method: req.method });
+    sendError(req, res, this.d.views, new KoogateError('KOOGATE_BAD_REQUEST', 'Bad request.'), { returnTo: '/' });
+  }
 
   private forward(req: IncomingMessage, res: ServerResponse, user: MarketplaceUser | undefined): void {
     this.d.forwarder.web(req, res, this.upstreamHeaders(req, user), (err) => this.fail(req, res, err, req.url ?? '/'));
@@ -94,7 +90,14 @@ export class Gateway {
 
   private fail(req: IncomingMessage, res: ServerResponse, err: KoogateError, returnTo: string, headers?: Record<string, string>): void {
     if (err.status >= 500) this.d.log.error('request failed', { errorCode: err.code, path: returnTo.split('?')[0], ...err.detail });
-    sendError(req, res, this.d.views, err, { returnTo, headers });
+    // Part of an answer already left: nothing sensible can follow it.
+    if (res.headersSent) return void res.destroy();
+    try {
+      sendError(req, res, this.d.views, err, { returnTo, headers });
+    } catch (e) {
+      this.d.log.error('error answer failed', { errorCode: err.code, err: e instanceof Error ? e.message : String(e) });
+      res.destroy();
+    }
   }
 
   /** CORS headers for an allowed Origin, so a front end on another origin can read the 401 and its login_url. */
@@ -106,24 +109,33 @@ export class Gateway {
 
   /** Websockets and other upgrades: authenticated before anything is switched; 401 on the raw socket otherwise. */
   upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const { path, url } = this.target(req);
     socket.on('error', () => socket.destroy());
-    if (this.isOwn(path)) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    req.url = url;
-    this.d.auth.authenticate(req.headers.cookie).then(
-      async (outcome) => {
-        const user = outcome.kind === 'user' ? outcome.user : undefined;
-        if (!user && !this.d.isPublic(path)) {
-          const body = JSON.stringify({ error: 'session_expired', code: 'KOOGATE_SESSION_EXPIRED', login_url: loginPath(url) });
-          return void socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-        }
-        const upstream = await this.d.forwarder.upgrade(req, socket, head, this.upstreamHeaders(req, user));
-        if (upstream && outcome.kind === 'user') this.d.sockets.add({ sid: outcome.sid, cookie: req.headers.cookie, user: outcome.user, client: socket, upstream });
-      },
-      (e: unknown) => {
-        const err = toKoogateError(e);
-        socket.end(`HTTP/1.1 ${err.status} Error\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ code: err.code })}`);
-      },
-    );
+    const target = parseTarget(req.url ?? '/');
+    if (!target) return rawAnswer(socket, 400, 'Bad Request', { error: 'bad_request', code: 'KOOGATE_BAD_REQUEST' });
+    if (this.isOwn(target.path)) return rawAnswer(socket, 404, 'Not Found');
+    req.url = target.url;
+    this.upgradeAuthenticated(req, socket, head, target).catch((e: unknown) => {
+      const err = toKoogateError(e);
+      if (err.status >= 500) this.d.log.error('upgrade failed', { errorCode: err.code, path: target.path, ...err.detail });
+      rawAnswer(socket, err.status, 'Error', { error: errorName(err.code), code: err.code });
+    });
   };
+
+  private async upgradeAuthenticated(req: IncomingMessage, socket: Duplex, head: Buffer, target: RequestTarget): Promise<void> {
+    const outcome = await this.d.auth.authenticate(req.headers.cookie);
+    const user = outcome.kind === 'user' ? outcome.user : undefined;
+    if (!user && !this.d.isPublic(target)) {
+      return rawAnswer(socket, 401, 'Unauthorized', { error: 'session_expired', code: 'KOOGATE_SESSION_EXPIRED', login_url: loginPath(target.url) });
+    }
+    const upstream = await this.d.forwarder.upgrade(req, socket, head, this.upstreamHeaders(req, user));
+    if (upstream && outcome.kind === 'user') this.d.sockets.add({ sid: outcome.sid, cookie: req.headers.cookie, user: outcome.user, client: socket, upstream });
+  }
+}
+
+/** An answer written on the raw socket of an upgrade request, which never became an HTTP response object. */
+function rawAnswer(socket: Duplex, status: number, reason: string, body?: Record<string, unknown>): void {
+  if (!socket.writable) return void socket.destroy();
+  const text = body ? JSON.stringify(body) : '';
+  const type = body ? 'Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n' : '';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${type}Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
 }

@@ -168,7 +168,7 @@ export function parseUserinfo(body: unknown, tenantId: string): MarketplaceUser 
   if (claimedTenant && claimedTenant !== tenantId) {
     throw new KoogateError('KOOGATE_USERINFO_INVALID', 'The marketplace returned a user of another organisation.', { tenantId, claimedTenant });
   }
-  return {
+  const user: MarketplaceUser = {
     tenantId,
     userName,
     id: str(b.id),
@@ -181,4 +181,41 @@ export function parseUserinfo(body: unknown, tenantId: string): MarketplaceUser 
     organizationCode: str(b.organizationCode),
     projectName: str(b.projectName),
   };
+  for (const field of IDENTIFYING_FIELDS) {
+    const v = user[field];
+    if (v !== undefined && LONE_SURROGATE.test(v)) {
+      // Replaced by U+FFFD it could meet another user's name; kept, it fits no store key or header.
+      throw new KoogateError('KOOGATE_USER_UNSUPPORTED', 'The marketplace returned user information koogate cannot pass on to the application.', { tenantId, reason: `${field} is not valid Unicode (lone surrogate)` });
+    }
+  }
+  for (const [field, max] of FIELD_LIMITS) {
+    const v = user[field];
+    if (v !== undefined && v.length > max) {
+      throw new KoogateError('KOOGATE_USER_UNSUPPORTED', 'The marketplace returned user information koogate cannot pass on to the application.', { tenantId, reason: `${field} is longer than ${max} characters` });
+    }
+  }
+  return user;
 }
+
+/** A UTF-16 surrogate without its partner: no character at all. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Fields that name a user (the directory's key, what apps match on): never altered, so refused when not Unicode. */
+const IDENTIFYING_FIELDS = ['userName', 'email'] as const;
+
+/**
+ * Longest accepted userinfo fields. Identity values reach the app in headers (percent-encoded, up to nine
+ * bytes a character) and in the signed assertion; beyond these an app server's header limit (often 8 to
+ * 16 KiB in all) would refuse every request of the user. Refused at login, with the reason, instead.
+ */
+const FIELD_LIMITS: readonly [keyof MarketplaceUser, number][] = [
+  ['userName', 256],
+  ['name', 256],
+  ['email', 320],
+  ['role', 128],
+  ['id', 256],
+  ['userId', 256],
+  ['mobile', 64],
+  ['organizationName', 512],
+  ['organizationCode', 256],
+  ['projectName', 512],
+];

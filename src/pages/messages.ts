@@ -47,6 +47,13 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, Text>> = {
     en: { title: 'User information unavailable', message: 'The marketplace returned no usable user information. Please sign in again.' },
     zh: { title: '无法获取用户信息', message: '云商店未返回可用的用户信息，请重新登录。' },
   },
+  KOOGATE_USER_UNSUPPORTED: {
+    en: {
+      title: 'Account cannot be used here',
+      message: 'Your marketplace account holds a value this application cannot receive (a name or e-mail address that is too long, or not valid text). Ask your administrator to correct it in KooGallery, then sign in again.',
+    },
+    zh: { title: '账号无法用于此应用', message: '您的云商店账号中有此应用无法接收的信息（名称或邮箱过长，或不是有效文本）。请联系企业管理员在云商店中修正后重新登录。' },
+  },
   KOOGATE_SESSION_EXPIRED: {
     en: { title: 'Session ended', message: 'Your session has ended. Please sign in again.' },
     zh: { title: '会话已结束', message: '您的会话已结束，请重新登录。' },

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { safeReturnTo } from './return-to';
 import { KoogateError, type ErrorCode } from '../core/errors';
 import { ERROR_TEXT, pickLang, UI_TEXT } from './messages';
 import type { Views } from './views';
@@ -30,7 +31,8 @@ export function sendError(req: IncomingMessage, res: ServerResponse, views: View
   const lang = pickLang(req);
   const text = ERROR_TEXT[err.code][lang];
   const ui = UI_TEXT[lang];
-  const returnTo = opts.returnTo ?? '/';
+  // The request path is the page's way back: checked in the form it is written into the link.
+  const returnTo = safeReturnTo(opts.returnTo ?? '/');
   res.statusCode = err.status;
   for (const [k, v] of Object.entries(opts.headers ?? {})) res.setHeader(k, v);
   res.setHeader('Cache-Control', 'no-store');
@@ -56,7 +58,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, views: View
   res.end(JSON.stringify(body));
 }
 
-function errorName(code: ErrorCode): string {
+export function errorName(code: ErrorCode): string {
   return code.replace(/^KOOGATE_/, '').toLowerCase();
 }
 

@@ -74,7 +74,14 @@ export class Forwarder {
       })
       .then(
         (up) => {
-          res.writeHead(up.statusCode, endToEndHeaders(up.headers));
+          try {
+            res.writeHead(up.statusCode, endToEndHeaders(up.headers));
+          } catch (e) {
+            // The app answered with a header node:http will not send on (an invalid character, say).
+            up.body.destroy();
+            this.o.log.warn('upstream answer refused', { errorCode: 'KOOGATE_UPSTREAM_UNAVAILABLE', reason: e instanceof Error ? e.message : String(e), method: req.method, path: req.url?.split('?')[0] });
+            return onError(new KoogateError('KOOGATE_UPSTREAM_UNAVAILABLE', 'The application gave an answer koogate cannot pass on.', { reason: 'invalid answer header' }));
+          }
           // Server-sent events and long polls must not wait in a buffer.
           if (String(up.headers['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
           up.body.on('error', () => res.destroy());
@@ -87,7 +94,11 @@ export class Forwarder {
           this.o.log.warn('upstream failed', { errorCode: code, reason: (err.cause as { code?: string } | undefined)?.code ?? err.code ?? err.message, method: req.method, path: req.url?.split('?')[0] });
           onError(new KoogateError(code, 'The application is not answering.', { reason: err.message }));
         },
-      );
+      )
+      .catch((e: unknown) => {
+        this.o.log.error('forwarding failed', { reason: e instanceof Error ? e.message : String(e), method: req.method, path: req.url?.split('?')[0] });
+        res.destroy();
+      });
   }
 
   /**
@@ -95,6 +106,7 @@ export class Forwarder {
    * upstream socket once switched, or null when upstream refused (its answer is relayed).
    */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, headers: Record<string, string | string[]>): Promise<Duplex | null> {
+    // A request node:http refuses to build (a bad header value) rejects: the caller answers on the socket.
     return new Promise((resolve) => {
       const up = this.request({ ...this.options(req, { ...headers, connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? 'websocket') }), agent: false });
       up.on('upgrade', (upRes, upSocket, upHead) => {

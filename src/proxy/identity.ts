@@ -7,17 +7,37 @@ export const IDENTITY_HEADERS: ReadonlySet<string> = new Set(['x-forwarded-user'
 /** True for a (lower-case) header name only koogate may send: the identity headers and any X-Koogate-*. */
 export const isIdentityHeader = (name: string): boolean => IDENTITY_HEADERS.has(name) || name.startsWith('x-koogate-');
 
-/** A user's identity headers, built once per user object (the session cache hands out the same object). */
+/** Visible ASCII except `%`: kept as it is in an identity header value. */
+const HEADER_SAFE = /^[\x21-\x24\x26-\x7e]*$/;
+
+/**
+ * An identity value as visible ASCII, whatever the marketplace sent: every UTF-8 byte outside visible
+ * ASCII, and `%` itself, percent-encoded, so `decodeURIComponent` gives the value back. A lone UTF-16
+ * surrogate (no character at all) becomes U+FFFD. CR, LF, NUL and raw Latin-1 can never reach a header.
+ */
+export function headerSafe(value: string): string {
+  if (HEADER_SAFE.test(value)) return value;
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    out += byte > 0x20 && byte < 0x7f && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte < 16 ? '0' : ''}${byte.toString(16).toUpperCase()}`;
+  }
+  return out;
+}
+
+/**
+ * A user's identity headers, the one place where identity values become header values: each made
+ * header-safe here, so sessions stored before this rule (or with any value the marketplace can send) are
+ * covered too. Built once per user object (the session cache hands out the same object).
+ */
 const built = new WeakMap<MarketplaceUser, Record<string, string>>();
 
 export function identityHeaders(user: MarketplaceUser): Record<string, string> {
   let h = built.get(user);
   if (h) return h;
-  h = { 'x-forwarded-user': user.userName, 'x-forwarded-tenant': user.tenantId };
-  if (user.email) h['x-forwarded-email'] = user.email;
-  // Display names are often Chinese; header values must stay ASCII.
-  h['x-forwarded-name'] = encodeURIComponent(user.name ?? user.userName);
-  if (user.role) h['x-forwarded-role'] = user.role;
+  h = { 'x-forwarded-user': headerSafe(user.userName), 'x-forwarded-tenant': headerSafe(user.tenantId) };
+  if (user.email) h['x-forwarded-email'] = headerSafe(user.email);
+  h['x-forwarded-name'] = headerSafe(user.name ?? user.userName);
+  if (user.role) h['x-forwarded-role'] = headerSafe(user.role);
   built.set(user, h);
   return h;
 }

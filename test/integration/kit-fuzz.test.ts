@@ -6,6 +6,7 @@ import type { Stack } from '../../src/sandbox/stack';
 import { startRedis, type RedisServer } from '../support/redis';
 import { DEMO_APP_ID, syncedStack } from '../support/stack';
 import { bodies, directorySnapshot, kitCalls, post, rawRedis } from '../support/kit';
+import { prng } from '../support/prng';
 
 /**
  * Property: whatever reaches a kit endpoint — random or mutated bodies, correctly signed (so they get past
@@ -16,18 +17,6 @@ import { bodies, directorySnapshot, kitCalls, post, rawRedis } from '../support/
 const SEED = 0x6b6f6f67;
 const CASES = 400;
 const KNOWN_CODES = ['000000', '000001', '000002', '000101'];
-
-/** mulberry32: tiny, seedable, good enough to pick cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly next: () => number) {}

@@ -32,3 +32,16 @@ export async function loginCookie(koogateUrl: string, sandbox: Sandbox, opts: Lo
   if (cb.status !== 302) throw new Error(`login failed: ${cb.status} ${cb.text.slice(0, 300)}`);
   return client.cookieHeader(koogateUrl);
 }
+
+/**
+ * A login straight through the callback with a code the marketplace issued for `userName`: no form, so the
+ * name can be any string, lone surrogates included. Returns the callback's answer and the session cookie.
+ */
+export async function loginWithCode(koogateUrl: string, sandbox: Sandbox, userName: string, tenantId = 't-acme'): Promise<{ status: number; text: string; cookie: string }> {
+  const start = await fetch(`${koogateUrl}/_koogate/login?returnTo=%2F`, { redirect: 'manual' });
+  const tx = start.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
+  const code = sandbox.issueCode(DEMO_APP_ID, tenantId, userName);
+  const cb = await fetch(`${koogateUrl}/_koogate/callback?code=${encodeURIComponent(code)}&tenant=${encodeURIComponent(tenantId)}`, { redirect: 'manual', headers: { cookie: tx, accept: 'text/html' } });
+  const cookie = cb.headers.getSetCookie().map((c) => c.split(';')[0]!).filter((c) => c.startsWith('koogate.sid=')).join('; ');
+  return { status: cb.status, text: await cb.text(), cookie };
+}

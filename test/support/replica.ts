@@ -9,6 +9,10 @@ export interface Replica {
   url: string;
   /** Every log line the process wrote. */
   logs: string[];
+  /** The OS process, for signals. */
+  child: ChildProcess;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -21,6 +25,7 @@ export async function startReplica(env: Record<string, string>): Promise<Replica
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
   let buf = '';
   const url = await new Promise<string>((ok, fail) => {
     const onData = (b: Buffer) => {
@@ -40,6 +45,8 @@ export async function startReplica(env: Record<string, string>): Promise<Replica
   return {
     url,
     logs,
+    child,
+    exited,
     stop: () =>
       new Promise<void>((ok) => {
         if (child.exitCode !== null) return ok();
@@ -90,6 +97,32 @@ export async function startReplicaPair(opts: { env?: Record<string, string>; red
       await app.close();
       await sandbox.close();
       await redis.dispose();
+    },
+  };
+}
+
+export interface ReplicaStack {
+  sandbox: Sandbox;
+  secrets: StackSecrets;
+  replica: Replica;
+  stop(): Promise<void>;
+}
+
+/** One koogate process (in-memory store unless REDIS_URL is given) in front of `upstreamUrl`, the demo tenants synced. */
+export async function startReplicaStack(upstreamUrl: string, env: Record<string, string> = {}): Promise<ReplicaStack> {
+  const sandbox = await startSandbox({});
+  const secrets = newSecrets();
+  const port = await freePort();
+  const replica = await startReplica({ ...stackEnv(sandbox, upstreamUrl, secrets, port, '127.0.0.1'), ...env });
+  sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `http://127.0.0.1:${port}/_koogate/callback` });
+  await syncTenants(sandbox, replica.url, secrets);
+  return {
+    sandbox,
+    secrets,
+    replica,
+    async stop() {
+      await replica.stop();
+      await sandbox.close();
     },
   };
 }

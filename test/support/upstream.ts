@@ -25,7 +25,8 @@ export async function startTestUpstream(): Promise<TestUpstream> {
   const seen: SeenRequest[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    const url = new URL(req.url ?? '/', 'http://x');
+    // Appended, not resolved: a path such as `//%09/x` is a path here, not a host.
+    const url = new URL(`http://x${req.url ?? '/'}`);
     if (url.pathname === '/upload') {
       const hash = createHash('sha256');
       let bytes = 0;

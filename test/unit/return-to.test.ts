@@ -1,4 +1,4 @@
-import { safeReturnTo } from '../../src/auth/return-to';
+import { isSameOriginPath, marketplaceRedirect, safeReturnTo } from '../../src/pages/return-to';
 
 /** Where a browser at https://app.example.com/_koogate/callback would go after a redirect to `location`. */
 function landsOn(location: string): string {
@@ -128,5 +128,33 @@ describe('safeReturnTo: everything else becomes /', () => {
       expect(landsOn(out)).toBe('https://app.example.com');
       expect(new URL(out, 'https://app.example.com').pathname.startsWith('/_koogate/')).toBe(false);
     }
+  });
+});
+
+describe('safeReturnTo: checked in the resolved form it is sent in', () => {
+  test.each(['/.//evil.example', '/a/..//evil.example', '/%2e//evil.example', '/%2E%2e//evil.example', '/a/b/../..//evil.example', '/./\\evil.example', '/x/..%2f/evil.example'])('%s', (value) => {
+    const out = safeReturnTo(value);
+    expect(out.startsWith('//')).toBe(false);
+    expect(landsOn(out)).toBe('https://app.example.com');
+  });
+});
+
+describe('isSameOriginPath and marketplaceRedirect', () => {
+  test.each([
+    ['/x', true],
+    ['//x', false],
+    ['/\\x', false],
+    ['https://x', false],
+    ['x', false],
+    ['/\tx', false],
+  ])('isSameOriginPath(%j) is %s', (v, ok) => expect(isSameOriginPath(v)).toBe(ok));
+
+  test('a marketplace redirect must stay on the identity domain origin', () => {
+    const domain = 'https://idp.example/t/1';
+    expect(marketplaceRedirect('https://idp.example/t/1/api/v1/logout?redirect_url=x', domain)).toBe('https://idp.example/t/1/api/v1/logout?redirect_url=x');
+    expect(marketplaceRedirect('https://evil.example/api/v1/logout', domain)).toBeNull();
+    expect(marketplaceRedirect('javascript:alert(1)', domain)).toBeNull();
+    expect(marketplaceRedirect('https://u:p@idp.example/x', domain)).toBeNull();
+    expect(marketplaceRedirect('https://idp.example/x', 'not a url')).toBeNull();
   });
 });
