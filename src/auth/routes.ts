@@ -6,10 +6,11 @@ import { pickLang, UI_TEXT } from '../pages/messages';
 import type { Views } from '../pages/views';
 import { logoutUrl, type MarketplaceOAuth } from '../marketplace/oauth';
 import type { Logger } from '../observability/logger';
+import { destroy, regenerate, save } from '../sessions/session-calls';
 import type { SessionService } from '../sessions/session-service';
 import type { GrantStore } from '../tokens/grant-store';
 import { marketplaceRedirect, safeReturnTo } from '../pages/return-to';
-import { sendLoginRefused } from './login-refused';
+import { sendLoginRefused } from '../pages/login-refused';
 import type { TransactionCookie } from './transaction';
 
 export interface AuthRoutesDeps {
@@ -141,7 +142,3 @@ export function authRoutes(d: AuthRoutesDeps): Router {
 
   return router;
 }
-
-const regenerate = (req: Request) => new Promise<void>((ok, fail) => req.session.regenerate((e) => (e ? fail(e) : ok())));
-const save = (req: Request) => new Promise<void>((ok, fail) => req.session.save((e) => (e ? fail(e) : ok())));
-const destroy = (req: Request) => new Promise<void>((ok, fail) => req.session.destroy((e) => (e ? fail(e) : ok())));

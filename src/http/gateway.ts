@@ -8,7 +8,7 @@ import type { WebSocketRegistry } from '../proxy/ws-registry';
 import type { SessionAuthenticator } from '../sessions/authenticator';
 import type { MarketplaceUser } from '../core/identity';
 import { KoogateError } from '../core/errors';
-import { errorName, isPageNavigation, loginPath, sendError, toKoogateError } from '../pages/respond';
+import { isPageNavigation, loginPath, sendError, socketAnswer, toKoogateError } from '../pages/respond';
 import type { Views } from '../pages/views';
 import { parseTarget, type RequestTarget } from './request-target';
 
@@ -111,13 +111,13 @@ export class Gateway {
   upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const target = parseTarget(req.url ?? '/');
-    if (!target) return rawAnswer(socket, 400, 'Bad Request', { error: 'bad_request', code: 'KOOGATE_BAD_REQUEST' });
-    if (this.isOwn(target.path)) return rawAnswer(socket, 404, 'Not Found');
+    if (!target) return answerOnSocket(socket, new KoogateError('KOOGATE_BAD_REQUEST', 'Bad request target.'));
+    if (this.isOwn(target.path)) return answerOnSocket(socket, new KoogateError('KOOGATE_NOT_FOUND', 'Not found.'));
     req.url = target.url;
     this.upgradeAuthenticated(req, socket, head, target).catch((e: unknown) => {
       const err = toKoogateError(e);
       if (err.status >= 500) this.d.log.error('upgrade failed', { errorCode: err.code, path: target.path, ...err.detail });
-      rawAnswer(socket, err.status, 'Error', { error: errorName(err.code), code: err.code });
+      answerOnSocket(socket, err);
     });
   };
 
@@ -125,17 +125,15 @@ export class Gateway {
     const outcome = await this.d.auth.authenticate(req.headers.cookie);
     const user = outcome.kind === 'user' ? outcome.user : undefined;
     if (!user && !this.d.isPublic(target)) {
-      return rawAnswer(socket, 401, 'Unauthorized', { error: 'session_expired', code: 'KOOGATE_SESSION_EXPIRED', login_url: loginPath(target.url) });
+      return answerOnSocket(socket, new KoogateError('KOOGATE_SESSION_EXPIRED', 'Authentication required.'), target.url);
     }
-    const upstream = await this.d.forwarder.upgrade(req, socket, head, this.upstreamHeaders(req, user));
+    const upstream = await this.d.forwarder.upgrade(req, socket, head, this.upstreamHeaders(req, user), (err) => answerOnSocket(socket, err));
     if (upstream && outcome.kind === 'user') this.d.sockets.add({ sid: outcome.sid, cookie: req.headers.cookie, user: outcome.user, client: socket, upstream });
   }
 }
 
-/** An answer written on the raw socket of an upgrade request, which never became an HTTP response object. */
-function rawAnswer(socket: Duplex, status: number, reason: string, body?: Record<string, unknown>): void {
+/** An error answer on the raw socket of an upgrade request, which never became an HTTP response object. */
+function answerOnSocket(socket: Duplex, err: KoogateError, returnTo?: string): void {
   if (!socket.writable) return void socket.destroy();
-  const text = body ? JSON.stringify(body) : '';
-  const type = body ? 'Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n' : '';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${type}Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  socket.end(socketAnswer(err, returnTo));
 }

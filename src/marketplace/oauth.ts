@@ -13,6 +13,11 @@ export const userinfoEndpoint = (domain: string) => `${domain}/api/v1/oauth2/use
 export const logoutUrl = (domain: string, redirectUrl: string) =>
   `${domain}/api/v1/logout?redirect_url=${encodeURIComponent(redirectUrl)}`;
 
+/** What a refresh grant gave: new tokens, or a refusal (with the marketplace's error, for the log). */
+export type RefreshResult =
+  | { kind: 'renewed'; tokens: TokenSet }
+  | { kind: 'refused'; code: 'KOOGATE_GRANT_INVALID' | 'KOOGATE_CLIENT_REJECTED'; error?: string; status?: number };
+
 export interface OAuthClientOptions {
   timeoutMs: number;
   allowHttp: boolean;
@@ -58,15 +63,24 @@ export class MarketplaceOAuth {
     }
   }
 
-  async refresh(tenant: TenantRecord, cred: AppCredential, refreshToken: string): Promise<TokenSet> {
+  /**
+   * The refresh grant. A refusal (the refresh token is dead, or the marketplace no longer accepts this
+   * app's credentials) is an answer, not a failure: the session it belongs to ends. An unreachable
+   * marketplace throws KOOGATE_MARKETPLACE_UNAVAILABLE.
+   */
+  async refresh(tenant: TenantRecord, cred: AppCredential, refreshToken: string): Promise<RefreshResult> {
     const config = this.configuration(tenant, cred);
     try {
       const res = await oidc.refreshTokenGrant(config, refreshToken);
       const set = this.toTokenSet(res);
       // Rotation is possible: keep the refresh token the last answer returned, else the one we used.
-      return { ...set, refreshToken: set.refreshToken ?? refreshToken };
+      return { kind: 'renewed', tokens: { ...set, refreshToken: set.refreshToken ?? refreshToken } };
     } catch (e) {
-      throw this.mapError(e, 'token renewal', tenant.tenantId);
+      const err = this.mapError(e, 'token renewal', tenant.tenantId);
+      if (err.code === 'KOOGATE_GRANT_INVALID' || err.code === 'KOOGATE_CLIENT_REJECTED') {
+        return { kind: 'refused', code: err.code, error: err.detail.error as string | undefined, status: err.detail.status as number | undefined };
+      }
+      throw err;
     }
   }
 

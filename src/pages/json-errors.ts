@@ -1,8 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
-import { type ErrorCode } from '../core/errors';
 import type { Logger } from '../observability/logger';
-import { ERROR_TEXT } from './messages';
-import { toKoogateError } from './respond';
+import { sendApiError, toKoogateError } from './respond';
 
 /**
  * The error answer of koogate's JSON APIs (directory, admin): the stable code and a message; a bad
@@ -14,9 +12,6 @@ export function jsonErrors(log: Logger, what: string): ErrorRequestHandler {
     if (e.status >= 500) log.error(`${what} failed`, { errorCode: e.code, path: req.path, ...e.detail });
     else if (e.code !== 'KOOGATE_NOT_FOUND') log.info(`${what} refused`, { errorCode: e.code, path: req.path, ...e.detail });
     if (res.headersSent) return void res.end();
-    res.status(e.status);
-    if (e.status === 503) res.setHeader('Retry-After', '5');
-    const message = e.code === 'KOOGATE_BAD_REQUEST' && typeof e.detail.problem === 'string' ? e.detail.problem : ERROR_TEXT[e.code as ErrorCode].en.message;
-    res.json({ error: e.code.replace(/^KOOGATE_/, '').toLowerCase(), code: e.code, message });
+    sendApiError(res, e);
   };
 }

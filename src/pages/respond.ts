@@ -1,7 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { safeReturnTo } from './return-to';
 import { KoogateError, type ErrorCode } from '../core/errors';
-import { ERROR_TEXT, pickLang, UI_TEXT } from './messages';
+import { StoreUnavailableError } from '../store/store';
+import { ERROR_TEXT, pickLang, UI_TEXT, type Lang } from './messages';
 import type { Views } from './views';
 
 /**
@@ -26,19 +27,41 @@ export interface ErrorResponseOptions {
   headers?: Record<string, string | string[]>;
 }
 
-/** The one place where koogate errors become HTTP answers: a page for navigations, JSON otherwise. */
+/** The JSON body of every error answer: the stable code, a message a client may show, and on a 401 where to sign in. */
+export interface ErrorBody {
+  error: string;
+  code: ErrorCode;
+  message: string;
+  login_url?: string;
+}
+
+export function errorBody(err: KoogateError, lang: Lang, returnTo?: string, api = false): ErrorBody {
+  // A bad parameter of an API names itself; every other message is the code's fixed text.
+  const problem = api && err.code === 'KOOGATE_BAD_REQUEST' && typeof err.detail.problem === 'string' ? err.detail.problem : undefined;
+  const message = problem ?? ERROR_TEXT[err.code][lang].message;
+  return { error: errorName(err.code), code: err.code, message, ...(err.status === 401 && returnTo !== undefined ? { login_url: loginPath(returnTo) } : {}) };
+}
+
+/** The headers every error answer carries, whatever its form. */
+function errorHeaders(err: KoogateError): Record<string, string> {
+  return { 'Cache-Control': 'no-store', ...(err.status === 503 ? { 'Retry-After': '5' } : {}) };
+}
+
+/**
+ * The one place where koogate errors become HTTP answers. Pages: the error page for navigations and for
+ * koogate's own pages; JSON otherwise (with `login_url` on a 401).
+ */
 export function sendError(req: IncomingMessage, res: ServerResponse, views: Views, err: KoogateError, opts: ErrorResponseOptions = {}): void {
   const lang = pickLang(req);
-  const text = ERROR_TEXT[err.code][lang];
-  const ui = UI_TEXT[lang];
   // The request path is the page's way back: checked in the form it is written into the link.
   const returnTo = safeReturnTo(opts.returnTo ?? '/');
   res.statusCode = err.status;
   for (const [k, v] of Object.entries(opts.headers ?? {})) res.setHeader(k, v);
-  res.setHeader('Cache-Control', 'no-store');
-  if (err.status === 503) res.setHeader('Retry-After', '5');
+  for (const [k, v] of Object.entries(errorHeaders(err))) res.setHeader(k, v);
   const own = (req.url ?? '').startsWith('/_koogate/');
   if (isPageNavigation(req) || (own && !String(req.headers.accept ?? '').includes('application/json'))) {
+    const text = ERROR_TEXT[err.code][lang];
+    const ui = UI_TEXT[lang];
     const signIn = err.status === 401 || err.status === 400 || err.code === 'KOOGATE_USERINFO_INVALID';
     const html = views.render('error', {
       lang: lang === 'zh' ? 'zh-CN' : 'en',
@@ -53,28 +76,48 @@ export function sendError(req: IncomingMessage, res: ServerResponse, views: View
     res.end(req.method === 'HEAD' ? undefined : html);
     return;
   }
-  const body = { error: errorName(err.code), code: err.code, message: text.message, ...(err.status === 401 ? { login_url: loginPath(returnTo) } : {}) };
+  sendJson(res, errorBody(err, lang, returnTo));
+}
+
+/** The answer of koogate's JSON APIs (directory, admin): always JSON, in English, no sign-in link. */
+export function sendApiError(res: ServerResponse, err: KoogateError): void {
+  res.statusCode = err.status;
+  for (const [k, v] of Object.entries(errorHeaders(err))) res.setHeader(k, v);
+  sendJson(res, errorBody(err, 'en', undefined, true));
+}
+
+function sendJson(res: ServerResponse, body: ErrorBody): void {
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.end(JSON.stringify(body));
 }
 
-export function errorName(code: ErrorCode): string {
+/**
+ * An error answer written straight to a socket (an upgrade refused before anything was switched): a
+ * complete HTTP/1.1 response with Content-Length, after which the connection closes.
+ */
+export function socketAnswer(err: KoogateError, returnTo?: string): string {
+  const body = JSON.stringify(errorBody(err, 'en', returnTo));
+  const headers = {
+    ...errorHeaders(err),
+    'Content-Type': 'application/json; charset=utf-8',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+  };
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
+  return `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\n${lines.join('')}\r\n${body}`;
+}
+
+function errorName(code: ErrorCode): string {
   return code.replace(/^KOOGATE_/, '').toLowerCase();
 }
 
+/**
+ * Any failure as a KoogateError: ours as they are, the store's (typed at its boundary: store/store.ts)
+ * as KOOGATE_STORE_UNAVAILABLE, anything else as KOOGATE_INTERNAL. The reason goes to the log only.
+ */
 export function toKoogateError(e: unknown): KoogateError {
   if (e instanceof KoogateError) return e;
-  if (e instanceof Error && isStoreFailure(e)) {
-    return new KoogateError('KOOGATE_STORE_UNAVAILABLE', 'The session store is unavailable.', { reason: e.message });
-  }
+  if (e instanceof StoreUnavailableError) return new KoogateError('KOOGATE_STORE_UNAVAILABLE', 'The session store is unavailable.', { reason: e.message });
   return new KoogateError('KOOGATE_INTERNAL', 'Unexpected error.', { reason: e instanceof Error ? e.message : String(e) });
-}
-
-/** Errors of the store layer, including those that reach us through express-session and connect-redis. */
-function isStoreFailure(e: Error): boolean {
-  return (
-    e.name === 'StoreUnavailableError' ||
-    e.name === 'MaxRetriesPerRequestError' ||
-    /enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable|ClusterAllFailedError|None of startup nodes/.test(e.message)
-  );
 }

@@ -103,9 +103,10 @@ export class Forwarder {
 
   /**
    * Opens a websocket (or any HTTP upgrade) upstream and splices the two sockets. Resolves with the
-   * upstream socket once switched, or null when upstream refused (its answer is relayed).
+   * upstream socket once switched, or null when upstream refused (its answer is relayed) or failed
+   * (`onError` answers it).
    */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, headers: Record<string, string | string[]>): Promise<Duplex | null> {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, headers: Record<string, string | string[]>, onError: UpstreamError): Promise<Duplex | null> {
     // A request node:http refuses to build (a bad header value) rejects: the caller answers on the socket.
     return new Promise((resolve) => {
       const up = this.request({ ...this.options(req, { ...headers, connection: 'Upgrade', upgrade: String(req.headers.upgrade ?? 'websocket') }), agent: false });
@@ -131,7 +132,7 @@ export class Forwarder {
       });
       up.on('error', (err) => {
         this.o.log.warn('upstream failed', { errorCode: 'KOOGATE_UPSTREAM_UNAVAILABLE', reason: (err as NodeJS.ErrnoException).code ?? err.message, upgrade: true });
-        if (socket.writable) socket.end('HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"upstream_unavailable","code":"KOOGATE_UPSTREAM_UNAVAILABLE"}');
+        onError(new KoogateError('KOOGATE_UPSTREAM_UNAVAILABLE', 'The application is not answering.', { reason: err.message }));
         resolve(null);
       });
       socket.on('error', () => up.destroy());

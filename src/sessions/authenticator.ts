@@ -1,10 +1,10 @@
 import type session from 'express-session';
-import { KoogateError } from '../core/errors';
 import type { MarketplaceUser } from '../core/identity';
 import type { Logger } from '../observability/logger';
 import type { TokenRenewal } from '../tokens/renewal';
 import type { SessionCookie } from './cookie';
 import type { SessionAuth } from './session';
+import { destroySession, loadSession, saveSession } from './session-calls';
 import type { SessionCache } from './session-cache';
 import type { SessionService } from './session-service';
 
@@ -17,10 +17,6 @@ export type AuthOutcome =
   /** The session ended on this request (idle, lifetime, refresh refused, revoked). */
   | { kind: 'ended'; reason: string; clearCookie: string }
   | { kind: 'user'; sid: string; user: MarketplaceUser; setCookie?: string };
-
-interface StoredSession extends session.SessionData {
-  auth?: SessionAuth;
-}
 
 export interface AuthenticatorDeps {
   cookie: SessionCookie;
@@ -55,57 +51,46 @@ export class SessionAuthenticator {
   }
 
   private async check(sid: string): Promise<AuthOutcome> {
-    const sess = await getSession(this.d.store, sid);
+    const sess = await loadSession(this.d.store, sid);
     const auth = sess?.auth;
     if (!sess || !auth) return { kind: 'anonymous', clearCookie: this.d.cookie.clear() };
-    try {
-      const idle = this.d.sessions.idleEnded(auth);
-      if (idle) throw ended(idle);
-      const grant = await this.d.renewal.fresh(auth.grantId);
-      const over = this.d.sessions.lifetimeEnded(grant);
-      if (over) throw ended(over);
-      let user = auth.user;
-      if (this.d.access) {
-        const verdict = await this.d.access(auth.user);
-        if (!verdict.allowed) throw ended('access withdrawn');
-        if (verdict.role && verdict.role !== user.role) user = { ...user, role: verdict.role };
-      }
-      let setCookie: string | undefined;
-      const maxAgeMs = this.d.sessions.extend(auth, grant);
-      if (maxAgeMs !== null) {
-        const now = this.now();
-        sess.cookie.expires = new Date(now + maxAgeMs);
-        sess.cookie.originalMaxAge = maxAgeMs;
-        await setSession(this.d.store, sid, sess);
-        setCookie = this.d.cookie.serialize(sid, maxAgeMs, now);
-      }
-      this.d.cache.put(sid, {
-        auth,
-        user,
-        dueAt: grant.expiresAt - this.d.renewSkewMs,
-        touchAt: this.d.sessions.touchAt(auth),
-        endsAt: Math.min(this.d.sessions.lifetimeEnd(grant), auth.lastSeen + this.d.sessions.idleMs),
-      });
-      return { kind: 'user', sid, user, setCookie };
-    } catch (e) {
-      if (!(e instanceof KoogateError) || e.code !== 'KOOGATE_SESSION_EXPIRED') throw e;
-      const reason = String(e.detail.reason ?? 'ended');
-      this.d.log.info('session ended', { tenantId: auth.user.tenantId, userName: auth.user.userName, reason });
-      await this.d.sessions.release(sid, auth);
-      await destroySession(this.d.store, sid);
-      return { kind: 'ended', reason, clearCookie: this.d.cookie.clear() };
+    const idle = this.d.sessions.idleEnded(auth);
+    if (idle) return this.end(sid, auth, idle);
+    const renewal = await this.d.renewal.fresh(auth.grantId);
+    if (renewal.kind === 'ended') return this.end(sid, auth, renewal.reason);
+    const grant = renewal.grant;
+    const over = this.d.sessions.lifetimeEnded(grant);
+    if (over) return this.end(sid, auth, over);
+    let user = auth.user;
+    if (this.d.access) {
+      const verdict = await this.d.access(auth.user);
+      if (!verdict.allowed) return this.end(sid, auth, 'access withdrawn');
+      if (verdict.role && verdict.role !== user.role) user = { ...user, role: verdict.role };
     }
+    let setCookie: string | undefined;
+    const maxAgeMs = this.d.sessions.extend(auth, grant);
+    if (maxAgeMs !== null) {
+      const now = this.now();
+      sess.cookie.expires = new Date(now + maxAgeMs);
+      sess.cookie.originalMaxAge = maxAgeMs;
+      await saveSession(this.d.store, sid, sess);
+      setCookie = this.d.cookie.serialize(sid, maxAgeMs, now);
+    }
+    this.d.cache.put(sid, {
+      auth,
+      user,
+      dueAt: grant.expiresAt - this.d.renewSkewMs,
+      touchAt: this.d.sessions.touchAt(auth),
+      endsAt: Math.min(this.d.sessions.lifetimeEnd(grant), auth.lastSeen + this.d.sessions.idleMs),
+    });
+    return { kind: 'user', sid, user, setCookie };
   }
-}
 
-const ended = (reason: string) => new KoogateError('KOOGATE_SESSION_EXPIRED', 'Session ended.', { reason });
-
-function getSession(store: session.Store, sid: string): Promise<StoredSession | null> {
-  return new Promise((ok, fail) => store.get(sid, (err: unknown, s?: session.SessionData | null) => (err ? fail(err) : ok((s as StoredSession) ?? null))));
-}
-function setSession(store: session.Store, sid: string, s: StoredSession): Promise<void> {
-  return new Promise((ok, fail) => store.set(sid, s, (err?: unknown) => (err ? fail(err) : ok())));
-}
-function destroySession(store: session.Store, sid: string): Promise<void> {
-  return new Promise((ok, fail) => store.destroy(sid, (err?: unknown) => (err ? fail(err) : ok())));
+  /** The session ended on this request: its grant, index entries and record go, and the cookie with them. */
+  private async end(sid: string, auth: SessionAuth, reason: string): Promise<AuthOutcome> {
+    this.d.log.info('session ended', { tenantId: auth.user.tenantId, userName: auth.user.userName, reason });
+    await this.d.sessions.release(sid, auth);
+    await destroySession(this.d.store, sid);
+    return { kind: 'ended', reason, clearCookie: this.d.cookie.clear() };
+  }
 }

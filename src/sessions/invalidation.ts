@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/logger';
 import type { RedisClient } from '../store/redis';
+import { StoreUnavailableError } from '../store/store';
 
 /** What changed about sessions, told to every replica so that none keeps serving from a stale cache. */
 export type Invalidation =
@@ -65,7 +66,11 @@ export class RedisBus implements InvalidationBus {
   async publish(msg: Invalidation) {
     // Apply here at once, then tell the others (our own copy of the message comes back too; harmless).
     await this.local.publish(msg);
-    await this.pub.publish(CHANNEL, JSON.stringify(msg));
+    try {
+      await this.pub.publish(CHANNEL, JSON.stringify(msg));
+    } catch (e) {
+      throw new StoreUnavailableError(e);
+    }
   }
   subscribe(handler: (msg: Invalidation) => void) {
     this.local.subscribe(handler);

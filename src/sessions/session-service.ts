@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger';
 import type { KeyValueStore } from '../store/store';
 import type { Grant, GrantStore } from '../tokens/grant-store';
 import type { SessionAuth } from './session';
+import { destroySession } from './session-calls';
 
 export interface SessionLifetimes {
   /** A session unused this long ends. */
@@ -139,13 +140,9 @@ export class SessionService {
       { op: 'srem' as const, key: tenantIndex(filter.tenantId), member: encode(e) },
     ]);
     await this.store.atomic(ops);
-    await Promise.all(entries.map((e) => destroy(this.sessions, e.sid).catch(() => undefined)));
+    await Promise.all(entries.map((e) => destroySession(this.sessions, e.sid).catch(() => undefined)));
     await this.bus.publish(filter.userName === undefined ? { kind: 'tenant', tenantId: filter.tenantId, ended: true } : { kind: 'user', tenantId: filter.tenantId, userName: filter.userName, ended: true });
     this.log.info('sessions ended', { tenantId: filter.tenantId, userName: filter.userName, count: entries.length });
     return entries.length;
   }
-}
-
-function destroy(store: session.Store, sid: string): Promise<void> {
-  return new Promise((ok, fail) => store.destroy(sid, (e?: unknown) => (e ? fail(e) : ok())));
 }

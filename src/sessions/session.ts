@@ -2,6 +2,7 @@ import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import session from 'express-session';
 import type { RequestHandler } from 'express';
 import type { RedisClient } from '../store/redis';
+import { StoreUnavailableError } from '../store/store';
 import type { MarketplaceUser } from '../core/identity';
 
 /** What a logged-in session holds. Tokens are not here: they live in the grant record (tokens/grant-store.ts). */
@@ -35,7 +36,7 @@ export interface SessionLayer {
 export function createSessionLayer(opts: SessionOptions): SessionLayer {
   const store: session.Store = opts.redis
     ? // Touching on every request would write to Redis for every proxied call; the lifetime is absolute.
-      new ConnectRedisStore({ client: opts.redis, prefix: 'koogate:sess:', disableTouch: true })
+      new TypedFailures(new ConnectRedisStore({ client: opts.redis, prefix: 'koogate:sess:', disableTouch: true }))
     : new session.MemoryStore();
   const middleware = session({
     name: opts.cookieName,
@@ -51,4 +52,26 @@ export function createSessionLayer(opts: SessionOptions): SessionLayer {
     cookie: { httpOnly: true, sameSite: 'lax', secure: opts.secure, maxAge: opts.maxAgeMs, path: '/' },
   });
   return { middleware, store };
+}
+
+const typed = (err: unknown) => (err ? new StoreUnavailableError(err) : undefined);
+
+/**
+ * The session store with its failures typed at the boundary, as RedisStore's are: whatever the Redis
+ * client threw (connection closed, command timed out, cluster down…) reaches callers as
+ * StoreUnavailableError, so nobody needs to recognise a failure by its message.
+ */
+class TypedFailures extends session.Store {
+  constructor(private readonly inner: session.Store) {
+    super();
+  }
+  override get(sid: string, cb: (err: unknown, s?: session.SessionData | null) => void): void {
+    this.inner.get(sid, (err, s) => cb(typed(err), s));
+  }
+  override set(sid: string, s: session.SessionData, cb?: (err?: unknown) => void): void {
+    this.inner.set(sid, s, (err) => cb?.(typed(err)));
+  }
+  override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    this.inner.destroy(sid, (err) => cb?.(typed(err)));
+  }
 }

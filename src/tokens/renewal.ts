@@ -21,7 +21,11 @@ const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
 const POLL_MS = 25;
 
-const expired = (reason: string) => new KoogateError('KOOGATE_SESSION_EXPIRED', 'Your session has ended. Please sign in again.', { reason });
+/** A grant good for at least the skew, or why the session it belongs to has ended. */
+export type Freshness = { kind: 'fresh'; grant: Grant } | { kind: 'ended'; reason: string };
+
+const fresh = (grant: Grant): Freshness => ({ kind: 'fresh', grant });
+const ended = (reason: string): Freshness => ({ kind: 'ended', reason });
 
 /**
  * Keeps a session's access token fresh while the user keeps using the app (PROTOCOL.md §2.4), with one
@@ -35,7 +39,7 @@ const expired = (reason: string) => new KoogateError('KOOGATE_SESSION_EXPIRED', 
  * serves while it is valid.
  */
 export class TokenRenewal {
-  private readonly inFlight = new Map<string, Promise<Grant>>();
+  private readonly inFlight = new Map<string, Promise<Freshness>>();
   private readonly now: () => number;
   private readonly lock: LeaseLock;
 
@@ -51,14 +55,14 @@ export class TokenRenewal {
   }
 
   /**
-   * Returns a grant whose access token is good for at least the skew, renewing it when due.
-   * Throws KOOGATE_SESSION_EXPIRED when the grant is gone or the refresh token is dead, and
-   * KOOGATE_MARKETPLACE_UNAVAILABLE when renewal failed and the current token has run out.
+   * A grant whose access token is good for at least the skew, renewing it when due; `ended` when the
+   * grant is gone or the refresh token is dead. Throws KOOGATE_MARKETPLACE_UNAVAILABLE when renewal
+   * failed and the current token has run out.
    */
-  async fresh(grantId: string): Promise<Grant> {
+  async fresh(grantId: string): Promise<Freshness> {
     const loaded = await this.grants.load(grantId);
-    if (!loaded) throw expired('grant missing');
-    if (!this.due(loaded.grant)) return loaded.grant;
+    if (!loaded) return ended('grant missing');
+    if (!this.due(loaded.grant)) return fresh(loaded.grant);
     let pending = this.inFlight.get(grantId);
     if (!pending) {
       pending = this.renewAcrossReplicas(loaded).finally(() => this.inFlight.delete(grantId));
@@ -71,7 +75,7 @@ export class TokenRenewal {
     return g.expiresAt - this.opts.skewMs <= this.now();
   }
 
-  private async renewAcrossReplicas(first: LoadedGrant): Promise<Grant> {
+  private async renewAcrossReplicas(first: LoadedGrant): Promise<Freshness> {
     const id = first.grant.id;
     const deadline = this.now() + this.opts.waitMs;
     let current = first;
@@ -79,21 +83,21 @@ export class TokenRenewal {
       if (await this.store.get(backoffKey(id))) return this.keepOrFail(current.grant, 'renewal backing off after a marketplace failure');
       const held = await this.lock.tryWith(`renew:${id}`, async () => {
         const again = await this.grants.load(id);
-        if (!again) throw expired('grant removed');
-        return this.due(again.grant) ? this.renew(again) : again.grant;
+        if (!again) return ended('grant removed');
+        return this.due(again.grant) ? this.renew(again) : fresh(again.grant);
       });
       if (held) return held.value;
       // Another replica is renewing: wait for its result to land in the grant.
       await new Promise((r) => setTimeout(r, POLL_MS));
       const seen = await this.grants.load(id);
-      if (!seen) throw expired('grant removed');
-      if (!this.due(seen.grant)) return seen.grant;
+      if (!seen) return ended('grant removed');
+      if (!this.due(seen.grant)) return fresh(seen.grant);
       current = seen;
       if (this.now() > deadline) return this.keepOrFail(current.grant, 'renewal by another replica did not finish in time');
     }
   }
 
-  private async renew(loaded: LoadedGrant): Promise<Grant> {
+  private async renew(loaded: LoadedGrant): Promise<Freshness> {
     const { grant } = loaded;
     const log = this.opts.log.child({ tenantId: grant.tenantId });
     if (!grant.refreshToken) return this.keepOrFail(grant, 'no refresh token', true);
@@ -101,17 +105,12 @@ export class TokenRenewal {
     const cred = tenant && (await this.directory.getAppCredential(grant.tenantId, this.opts.appId));
     if (!tenant || !cred) {
       await this.grants.delete(grant.id);
-      throw expired('tenant or app credentials removed');
+      return ended('tenant or app credentials removed');
     }
-    let tokens;
+    let answer;
     try {
-      tokens = await this.oauth.refresh(tenant, cred, grant.refreshToken);
+      answer = await this.oauth.refresh(tenant, cred, grant.refreshToken);
     } catch (e) {
-      if (e instanceof KoogateError && (e.code === 'KOOGATE_GRANT_INVALID' || e.code === 'KOOGATE_CLIENT_REJECTED')) {
-        log.info('refresh refused; session ends', { error: e.detail.error, status: e.detail.status });
-        await this.grants.delete(grant.id);
-        throw expired('refresh refused');
-      }
       if (e instanceof KoogateError && e.code === 'KOOGATE_MARKETPLACE_UNAVAILABLE') {
         const waitMs = await this.backOff(grant.id);
         log.warn('token renewal failed; marketplace unavailable', { reason: e.detail.reason, status: e.detail.status, retryInMs: waitMs });
@@ -119,16 +118,21 @@ export class TokenRenewal {
       }
       throw e;
     }
+    if (answer.kind === 'refused') {
+      log.info('refresh refused; session ends', { error: answer.error, status: answer.status });
+      await this.grants.delete(grant.id);
+      return ended('refresh refused');
+    }
     await this.store.del(backoffKey(grant.id), failuresKey(grant.id));
-    const stored = await this.grants.replace(loaded, tokens);
+    const stored = await this.grants.replace(loaded, answer.tokens);
     if (stored) {
       log.info('access token renewed', { grantVersion: stored.version });
-      return stored;
+      return fresh(stored);
     }
     // Changed between our read and our write (ended, or renewed by a holder whose lease we outlived): theirs wins.
     const current = await this.grants.load(grant.id);
-    if (!current) throw expired('grant removed during renewal');
-    return current.grant;
+    if (!current) return ended('grant removed during renewal');
+    return fresh(current.grant);
   }
 
   /** Doubles the shared pause before the next renewal attempt: 1 s, 2 s, 4 s … at most a minute. */
@@ -144,9 +148,9 @@ export class TokenRenewal {
   }
 
   /** While the current token is still valid the user keeps working; the next due request tries again. */
-  private keepOrFail(grant: Grant, reason: string, final = false): Grant {
-    if (grant.expiresAt > this.now()) return grant;
-    if (final) throw expired(reason);
+  private keepOrFail(grant: Grant, reason: string, final = false): Freshness {
+    if (grant.expiresAt > this.now()) return fresh(grant);
+    if (final) return ended(reason);
     throw new KoogateError('KOOGATE_MARKETPLACE_UNAVAILABLE', 'The marketplace could not be reached. Please try again shortly.', { reason });
   }
 }

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { HTTP_STATUS } from '../core/errors';
-import { ERROR_TEXT, pickLang, UI_TEXT } from '../pages/messages';
-import type { Views } from '../pages/views';
+import { ERROR_TEXT, pickLang, UI_TEXT } from './messages';
+import type { Views } from './views';
 import type { MarketplaceUser } from '../core/identity';
 
 export interface LoginRefusal {
