@@ -11,6 +11,8 @@
  *   POST /t/:tenantId/api/v1/oauth2/token        authorization_code and refresh_token grants (client_secret_post)
  *   GET  /t/:tenantId/api/v1/oauth2/userinfo     Bearer access token
  *   GET  /t/:tenantId/api/v1/logout              ends the marketplace session, 302 to redirect_url
+ *   GET  /api/mkp-openapi-public/global/v1/order/query      AK/SK-signed order query (order-query.ts)
+ *   POST /api/mkp-openapi-public/global/v1/isv/usage-data   signed usage-record push (usage-intake.ts)
  * Each tenant's identity domain (`domainOf`) is `${url}/t/${tenantId}`.
  *
  * Simplification: a tenant has one OAuth client (clientId/clientSecret) that serves every registered app.
@@ -20,6 +22,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { renderErrorPage, renderLoginPage, type LoginPageData } from './login-page';
+import { OrderQueryRoom } from './order-query';
+import { UsageIntakeRoom } from './usage-intake';
 
 export interface SandboxUser {
   userName: string;
@@ -117,6 +121,10 @@ export interface Sandbox {
   expireAccessTokens(): void;
   /** Every refresh token issued so far becomes invalid_grant. */
   revokeRefreshTokens(): void;
+  /** The order query koogate calls with AK/SK (orders, keys, forced failures, counts). */
+  readonly orderQuery: OrderQueryRoom;
+  /** The usage intake koogate pushes records to (basic key, pay-per-use instances, accepted records). */
+  readonly usageIntake: UsageIntakeRoom;
   /** Closes the server and every open socket (keep-alive, hung requests) at once. */
   close(): Promise<void>;
 }
@@ -316,6 +324,8 @@ class SandboxServer implements Sandbox {
   loginUrlTemplate = '';
   behaviour: SandboxBehaviour;
   readonly tenants: SandboxTenant[];
+  readonly orderQuery = new OrderQueryRoom();
+  readonly usageIntake = new UsageIntakeRoom();
 
   private readonly statsValue: SandboxStats = emptyStats();
   private readonly apps = new Map<string, SandboxApp>();
@@ -512,6 +522,8 @@ class SandboxServer implements Sandbox {
     app.post('/t/:tenantId/api/v1/oauth2/token', form, (req, res) => this.token(req, res));
     app.get('/t/:tenantId/api/v1/oauth2/userinfo', (req, res) => this.userinfo(req, res));
     app.get('/t/:tenantId/api/v1/logout', (req, res) => this.logout(req, res));
+    app.use(this.orderQuery.router());
+    app.use(this.usageIntake.router());
 
     app.use((req, res) => {
       res.status(404).json({ error: 'not_found', error_description: `no route for ${req.method} ${req.path}` });

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger, LogFields } from '../observability/logger';
+import { QueuePoller } from '../store/queue-poller';
 import type { KeyValueStore, QueueClaim, QueueSettlement } from '../store/store';
 import { DEAD_LETTERS_KEPT, decodeDelivery, encodeDelivery, WEBHOOK_DEAD_LETTERS, WEBHOOK_QUEUE, type Delivery } from './delivery';
 import { postEvent, type WebhookTarget } from './post';
@@ -22,94 +22,50 @@ const BATCH = 16;
 const SETTLE_MARGIN_MS = 5000;
 
 /**
- * Posts queued events to the app, one worker per process. Every replica's worker polls the shared queue;
- * a claim (with a lease) lets exactly one of them post an event at a time, and an event whose replica died
- * mid-attempt is taken again when the lease ends. Delivery is at least once: an outcome that cannot be
- * recorded (store down, lease lapsed) means the event is posted again later.
+ * Posts queued events to the app, one worker per process. Every replica's worker polls the shared queue
+ * (store/queue-poller.ts); a claim (with a lease) lets exactly one of them post an event at a time, and an
+ * event whose replica died mid-attempt is taken again when the lease ends. Delivery is at least once: an
+ * outcome that cannot be recorded (store down, lease lapsed) means the event is posted again later.
  */
 export class WebhookWorker {
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly leaseMs: number;
-  /** Claims are named per process and call, so a lapsed claim never settles an entry claimed since. */
-  private readonly name = randomUUID();
-  private claims = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private draining: Promise<void> | undefined;
-  private wakeAgain = false;
-  private stopped = true;
-  private readonly stopping = new AbortController();
-  private storeDown = false;
+  private readonly poller: QueuePoller;
 
   constructor(private readonly opts: WebhookWorkerOptions) {
     this.log = opts.log.child({ component: 'webhook' });
     this.now = opts.now ?? Date.now;
-    this.leaseMs = opts.target.timeoutMs + SETTLE_MARGIN_MS;
+    this.poller = new QueuePoller({
+      store: opts.store,
+      queue: WEBHOOK_QUEUE,
+      leaseMs: opts.target.timeoutMs + SETTLE_MARGIN_MS,
+      max: BATCH,
+      pollMs: opts.pollMs,
+      log: this.log,
+      handle: async (batch, stop) => {
+        await Promise.all(batch.map((c) => this.attempt(c, stop)));
+      },
+    });
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.poller.start();
   }
 
   /** Checks the queue now rather than at the next poll (an event was just queued here). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.draining) this.wakeAgain = true;
-    else this.schedule(0);
+    this.poller.wake();
   }
 
   /**
    * Stops polling and cuts attempts in flight short; their events are handed back to the queue at once
    * (the attempt not counted) for another replica or the next start. The store must still be open.
    */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.stopping.abort();
-    await this.draining;
+  stop(): Promise<void> {
+    return this.poller.stop();
   }
 
-  private schedule(ms: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.run(), ms);
-    // Never what keeps the process alive.
-    this.timer.unref();
-  }
-
-  private run(): void {
-    if (this.stopped || this.draining) return;
-    this.draining = this.drain()
-      .catch((e: unknown) => this.log.error('webhook worker failed', { err: e instanceof Error ? e.message : String(e) }))
-      .finally(() => {
-        this.draining = undefined;
-        if (this.stopped) return;
-        const again = this.wakeAgain;
-        this.wakeAgain = false;
-        this.schedule(again ? 0 : this.opts.pollMs);
-      });
-  }
-
-  /** Claims and posts due events until fewer than a full batch are due. */
-  private async drain(): Promise<void> {
-    while (!this.stopped) {
-      let batch: QueueClaim[];
-      try {
-        batch = await this.opts.store.queueClaim(WEBHOOK_QUEUE, `${this.name}:${++this.claims}`, this.leaseMs, BATCH);
-        if (this.storeDown) this.log.info('webhook queue reachable again');
-        this.storeDown = false;
-      } catch (e) {
-        // Once per outage: the poll keeps trying quietly.
-        if (!this.storeDown) this.log.warn('webhook queue unreachable; deliveries wait', { err: e instanceof Error ? e.message : String(e) });
-        this.storeDown = true;
-        return;
-      }
-      await Promise.all(batch.map((c) => this.attempt(c)));
-      if (batch.length < BATCH) return;
-    }
-  }
-
-  private async attempt(c: QueueClaim): Promise<void> {
+  private async attempt(c: QueueClaim, stop: AbortSignal): Promise<void> {
     const d = decodeDelivery(c.payload);
     if (!d) {
       this.log.error('webhook queue entry unreadable; dropped', { delivery: c.id });
@@ -118,7 +74,7 @@ export class WebhookWorker {
     const attempt = d.attempts + 1;
     const fields: LogFields = { delivery: c.id, event: d.event, tenantId: d.tenantId, attempt };
     const started = this.now();
-    const result = await postEvent(this.opts.target, { id: c.id, event: d.event, body: d.body }, this.stopping.signal, this.now);
+    const result = await postEvent(this.opts.target, { id: c.id, event: d.event, body: d.body }, stop, this.now);
     if (result.ok) {
       this.log.info('webhook delivered', { ...fields, status: result.status, ms: this.now() - started });
       return this.settle(c, { kind: 'remove' }, fields);
