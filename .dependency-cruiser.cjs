@@ -18,6 +18,7 @@ const LAYERS = [
   'access',
   'kit',
   'webhook',
+  'basic', // the basic (instance) interfaces at the production address
   'proxy',
   'pages', // every page and error answer koogate renders
   'auth',

@@ -1,8 +1,9 @@
-import type { AccessChange, AccessPolicy as LoginRule, Role, UserAccess } from '../core/access';
+import type { AccessChange, AccessPolicy as LoginRule, Role, SubscriptionAccess, UserAccess } from '../core/access';
 
-/** Where the policy reads what the directory says of a user (directory/directory.ts). */
+/** Where the policy reads what the directory says of a user and of the tenant's subscriptions (directory/directory.ts). */
 export interface AccessSource {
   getUserAccess(tenantId: string, userName: string): Promise<UserAccess | null>;
+  subscriptionOf(tenantId: string): Promise<SubscriptionAccess>;
 }
 
 /** What revocation needs of the session layer (sessions/session-service.ts). */
@@ -18,6 +19,8 @@ export interface AccessVerdict {
   allowed: boolean;
   role?: Role;
   known: boolean;
+  /** Whether the tenant's subscriptions let it in; when not, `allowed` is false whatever the user's record says. */
+  subscription: SubscriptionAccess;
 }
 
 /** The login decision: the directory's word where it has one, the rule where it has none. */
@@ -39,6 +42,7 @@ export async function endRevokedSessions(change: AccessChange, sessions: Session
     }
     case 'tenant-removed':
     case 'credentials-removed':
+    case 'subscription-inactive':
       return sessions.endSessions({ tenantId: change.tenantId });
     case 'users-updated':
       return 0;
@@ -59,10 +63,19 @@ export class AccessControl {
     return this.d.rule;
   }
 
-  /** One store read: the directory's word on this user, under the configured rule. */
+  /**
+   * The directory's word on this user under the configured rule, and on the tenant's subscriptions (read
+   * side by side): at login and on every full session check, so a freeze a missed message did not carry
+   * still reaches a live session within the session cache's life.
+   */
   async check(tenantId: string, userName: string): Promise<AccessVerdict> {
-    const access = await this.d.directory.getUserAccess(tenantId, userName);
-    return { allowed: mayLogIn(this.d.rule, access), role: access?.role, known: access !== null };
+    const [access, subscription] = await Promise.all([this.d.directory.getUserAccess(tenantId, userName), this.d.directory.subscriptionOf(tenantId)]);
+    return { allowed: subscription.allowed && mayLogIn(this.d.rule, access), role: access?.role, known: access !== null, subscription };
+  }
+
+  /** Whether the tenant's subscriptions let anyone of it in (the login asks before the token exchange). */
+  subscription(tenantId: string): Promise<SubscriptionAccess> {
+    return this.d.directory.subscriptionOf(tenantId);
   }
 
   /**

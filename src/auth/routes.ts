@@ -68,6 +68,11 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       if (!tenant) throw new KoogateError('KOOGATE_TENANT_UNKNOWN', 'Unknown organisation.', { tenantId });
       const cred = await d.directory.getAppCredential(tenantId, d.appId);
       if (!cred) throw new KoogateError('KOOGATE_APP_CREDENTIALS_MISSING', 'No credentials for this organisation.', { tenantId, appId: d.appId });
+      // Access follows the subscription: with every linked instance frozen or released, nobody of the tenant gets in.
+      const subscription = await d.access.subscription(tenantId);
+      if (!subscription.allowed) {
+        throw new KoogateError('KOOGATE_SUBSCRIPTION_INACTIVE', 'The organisation’s subscription is frozen or has ended.', { tenantId, status: subscription.status });
+      }
 
       const tokens = await d.oauth.exchangeCode(tenant, cred, code);
       const marketplaceUser = await d.oauth.userinfo(tenant, cred, tokens.accessToken);

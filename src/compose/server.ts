@@ -14,7 +14,10 @@ import { createApp } from '../http/app';
 import { Gateway, type GatewayDeps } from '../http/gateway';
 import { publicPathMatcher } from '../http/public-paths';
 import { findViewsDir, Views } from '../pages/views';
-import { kitRouter } from '../kit/router';
+import { basicRouter } from '../basic/router';
+import { BasicHook } from '../basic/hook';
+import { BasicVerifier } from '../basic/verify';
+import { kitRouter, type KitCallApplied } from '../kit/router';
 import { KitV1Verifier, KitV2Verifier } from '../kit/verify';
 import { MarketplaceOAuth } from '../marketplace/oauth';
 import type { Logger } from '../observability/logger';
@@ -52,10 +55,16 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
   const directory = await buildDirectory(config, store, sealer, log);
   const tokens = buildTokens(config, store, sealer, directory, log);
   const sessions = await buildSessions(config, store, redis, tokens, log);
-  const access = new AccessControl({ rule: config.accessPolicy, directory, sessions: sessions.service, notify: (msg) => sessions.bus.publish(msg) });
+  const access = new AccessControl({
+    rule: config.accessPolicy,
+    directory: { getUserAccess: (t, u) => directory.getUserAccess(t, u), subscriptionOf: (t) => directory.subscriptionOf(t, config.appId) },
+    sessions: sessions.service,
+    notify: (msg) => sessions.bus.publish(msg),
+  });
   const request = buildRequestPath(config, sessions, tokens, access, log);
   const webhook = config.webhook ? new Webhook({ settings: config.webhook, store, log }) : undefined;
   const kit = buildKitRouter(config, store, directory, access, webhook, log);
+  const basic = buildBasicRouter(config, store, directory, access, webhook, log);
   const app = createApp({
     appId: config.appId,
     publicUrl: config.publicUrl,
@@ -74,11 +83,14 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
     session: sessions.middleware,
     store,
     kit,
+    basic,
+    producePath: config.producePath,
     directoryApi: directoryApi({ directory, appId: config.appId, token: config.apiToken, log }),
     adminApi: adminApi({ token: config.adminToken, log, routes: [] }),
     assertion: request.assertion,
   });
   const gateway = new Gateway({ ...request.gateway, own: app });
+  logProductionAddress(config, log);
   const { server, url } = await listen(config, gateway, log, store);
   webhook?.start();
   return {
@@ -214,6 +226,7 @@ function buildRequestPath(config: Config, sessions: Sessions, tokens: Tokens, ac
       forwarder,
       sockets,
       isPublic: publicPathMatcher(config.publicPaths),
+      producePath: config.producePath,
       ownCookies: [config.cookieName, TX_COOKIE],
       trust: compileTrust(config.trustProxy),
       corsOrigins: config.corsOrigins,
@@ -241,6 +254,29 @@ function buildKitRouter(config: Config, store: KeyValueStore, directory: Directo
     // Applied kit calls reach the app as signed events, queued in the store and posted after the answer.
     onApplied: webhook ? (call) => webhook.publish(call) : undefined,
   });
+}
+
+/** The basic interfaces at the production address: their own key, the app's optional hook, access and webhook as for kit calls. */
+function buildBasicRouter(config: Config, store: KeyValueStore, directory: Directory, access: AccessControl, webhook: Webhook | undefined, log: Logger): ReturnType<typeof basicRouter> {
+  return basicRouter({
+    verifier: new BasicVerifier({ accessKey: config.basicAccessKey, windowMs: config.kitWindowSeconds * 1000, store }),
+    directory,
+    appId: config.appId,
+    frontEndUrl: config.frontEndUrl,
+    hook: config.basicHook ? new BasicHook(config.basicHook, log) : undefined,
+    log,
+    onAccessChanged: (change) => access.follow(change),
+    onApplied: webhook ? (call: KitCallApplied) => webhook.publish(call) : undefined,
+  });
+}
+
+/** The production address the merchant registers; basic interfaces off without their key. */
+function logProductionAddress(config: Config, log: Logger): void {
+  const url = new URL(config.producePath, config.publicUrl).toString();
+  log.info('production address to register in the seller console', { url, kitCalls: `${url}/produceAPI/v2/<interface>` });
+  if (!config.basicAccessKey) {
+    log.warn('basic interfaces are off: KOOGATE_BASIC_ACCESS_KEY is not set, so newInstance and the other instance calls answer 000001', { url });
+  }
 }
 
 async function listen(config: Config, gateway: Gateway, log: Logger, store: KeyValueStore): Promise<{ server: Server; url: string }> {

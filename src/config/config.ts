@@ -30,8 +30,20 @@ export type WebhookSettings = Parsed['webhook'] & {
 /** The app behind koogate and how the forwarder (proxy/forward.ts) talks to it. */
 export type UpstreamSettings = Parsed['upstream'];
 
+/** The optional synchronous hook the basic interfaces ask before answering newInstance and changeInstanceCheck. */
+export interface BasicHookConfig {
+  url: URL;
+  /** KOOGATE_WEBHOOK_SECRET: the hook's requests are signed as the webhook's deliveries are. */
+  secrets: string[];
+  timeoutMs: number;
+}
+
 /** The values config.ts resolves from several settings; every other field is SCHEMA's, as parsed. */
 interface Resolved {
+  /** queryInstance's frontEndUrl: KOOGATE_FRONTEND_URL, else KOOGATE_PUBLIC_URL. */
+  frontEndUrl: string;
+  /** Off without KOOGATE_BASIC_HOOK_URL. */
+  basicHook?: BasicHookConfig;
   /** KOOGATE_LOGIN_URL with `{appId}` filled in. */
   loginUrl: string;
   rsaPrivateKeyPem: string;
@@ -100,8 +112,14 @@ function resolve(p: Parsed, problem: (text: string) => void): Config {
   if (p.adminToken !== undefined && p.adminToken === p.apiToken) {
     problem('KOOGATE_ADMIN_TOKEN must differ from KOOGATE_API_TOKEN: the read-only token must not also grant admin actions');
   }
+  // The seller console binds one key to each interface type; one value for both would be a mistake.
+  if (p.basicAccessKey !== undefined && p.basicAccessKey === p.kitAccessKey) {
+    problem('KOOGATE_BASIC_ACCESS_KEY must differ from KOOGATE_KIT_ACCESS_KEY: the seller console gives each interface type its own key');
+  }
   return {
     ...p,
+    frontEndUrl: (p.frontEndUrl ?? p.publicUrl).toString().replace(/\/$/, ''),
+    basicHook: basicHookSettings(p, problem),
     loginUrl: p.loginUrl.replaceAll('{appId}', encodeURIComponent(p.appId)),
     rsaPrivateKeyPem: p.rsaPrivateKeyPem ?? '',
     encryptionSecrets: p.encryptionSecrets.length > 0 ? p.encryptionSecrets : p.sessionSecrets,
@@ -109,6 +127,12 @@ function resolve(p: Parsed, problem: (text: string) => void): Config {
     cookieSecure: p.cookieSecure === 'auto' ? p.publicUrl.protocol === 'https:' : p.cookieSecure,
     webhook: webhookSettings(p.webhook, problem),
   };
+}
+
+function basicHookSettings(p: Parsed, problem: (text: string) => void): BasicHookConfig | undefined {
+  if (!p.basicHook.url) return undefined;
+  if (p.webhook.secrets.length === 0) problem('KOOGATE_BASIC_HOOK_URL needs KOOGATE_WEBHOOK_SECRET: the app verifies each hook request with it');
+  return { url: p.basicHook.url, secrets: p.webhook.secrets, timeoutMs: p.basicHook.timeoutMs };
 }
 
 function webhookSettings(w: Parsed['webhook'], problem: (text: string) => void): WebhookSettings | undefined {

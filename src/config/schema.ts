@@ -27,6 +27,26 @@ export const DEFAULT_LOGIN_URL = 'https://macroverse.huaweicloud.com/unified-log
 export const OAEP_SETTINGS = ['auto', 'sha256-mgf1sha1', 'sha1', 'sha256'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
+/** Under koogate's own prefix, so it can never collide with a path of the app. */
+export const DEFAULT_PRODUCE_PATH = '/_koogate/produce';
+
+/** koogate's own routes under /_koogate/ that the production address may not take. */
+const RESERVED = /^\/_koogate\/(login|callback|logout|logged-out|healthz|readyz|jwks\.json|api|admin|metrics)(\/|$)/;
+
+/** A path of one or more plain segments, no trailing slash, clear of koogate's own routes. */
+function producePath(raw: string, problem: (text: string) => void): string {
+  const path = raw.replace(/\/+$/, '');
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(path) || /\/\.\.?(\/|$)/.test(path)) {
+    problem(`KOOGATE_PRODUCE_PATH must be a path such as /_koogate/produce: segments of letters, digits and . _ ~ - (got "${raw}")`);
+    return DEFAULT_PRODUCE_PATH;
+  }
+  if (RESERVED.test(path) || path === '/_koogate' || /^\/produceAPI(\/|$)/.test(path)) {
+    problem(`KOOGATE_PRODUCE_PATH must not be /_koogate, a route of koogate's own or under /produceAPI (got "${raw}")`);
+    return DEFAULT_PRODUCE_PATH;
+  }
+  return path;
+}
+
 const hostPort = (v: string) => (/^\[?([^\]]+?)\]?:(\d{1,5})$/.test(v) ? undefined : 'must be host:port');
 
 export const SCHEMA = {
@@ -36,6 +56,39 @@ export const SCHEMA = {
   appId: text({ env: 'KOOGATE_APP_ID', required: true, meaning: 'The app credential id (appId) from the KooGallery seller console.' }),
   loginUrl: text({ env: 'KOOGATE_LOGIN_URL', default: DEFAULT_LOGIN_URL, meaning: 'Unified login URL; `{appId}` is replaced by KOOGATE_APP_ID.' }),
   kitAccessKey: text({ env: 'KOOGATE_KIT_ACCESS_KEY', required: true, secret: true, meaning: 'Kit access key ("key management" in the seller console) that verifies kit-sync signatures.' }),
+  producePath: custom<string>({
+    env: 'KOOGATE_PRODUCE_PATH',
+    default: DEFAULT_PRODUCE_PATH,
+    meaning:
+      'Path of the production address to register: `<KOOGATE_PUBLIC_URL><this>`. Basic calls arrive at it, kit calls at `<this>/produceAPI/v2/<interface>` (V1: `<this>/produceAPI/<interface>`); `/produceAPI/*` at the root keeps working too.',
+    parse: producePath,
+  }),
+  basicAccessKey: text({
+    env: 'KOOGATE_BASIC_ACCESS_KEY',
+    secret: true,
+    meaning: 'Basic-interface access key (the seller console key of the 基础接口 type, not the kit key) that verifies newInstance and the other instance calls. Unset: they answer 000001 and the start-up log says basic interfaces are off.',
+  }),
+  frontEndUrl: url({
+    env: 'KOOGATE_FRONTEND_URL',
+    check: (u) => (u.toString().length > 512 ? 'must be at most 512 characters (queryInstance’s frontEndUrl)' : undefined),
+    meaning: "The URL queryInstance gives the marketplace as the instance's frontEndUrl (at most 512 characters). Default: KOOGATE_PUBLIC_URL.",
+  }),
+  /** Off without a URL (config.ts). */
+  basicHook: {
+    url: url({
+      env: 'KOOGATE_BASIC_HOOK_URL',
+      check: (u) => (u.username || u.password ? 'must not carry a user name or password: the app verifies X-Koogate-Signature instead' : undefined),
+      meaning:
+        'URL of the app\'s endpoint koogate asks, signed like the webhook, before it answers newInstance and changeInstanceCheck; it may answer 000004 (not ready) or refuse. Needs KOOGATE_WEBHOOK_SECRET. Unset: both are accepted.',
+    }),
+    timeoutMs: int({
+      env: 'KOOGATE_BASIC_HOOK_TIMEOUT_MS',
+      default: 3000,
+      min: 100,
+      max: 15_000,
+      meaning: 'The hook must answer within this, else the call is answered 000005 (retry) and nothing is written.',
+    }),
+  },
   rsaPrivateKeyPem: pem({
     env: 'KOOGATE_RSA_PRIVATE_KEY',
     required: true,

@@ -32,4 +32,12 @@ export type AccessChange =
   | { kind: 'users-revoked'; tenantId: string; userNames: string[] }
   | { kind: 'users-updated'; tenantId: string; userNames: string[] }
   | { kind: 'tenant-removed'; tenantId: string }
-  | { kind: 'credentials-removed'; tenantId: string };
+  | { kind: 'credentials-removed'; tenantId: string }
+  /** Every instance linked to the tenant is frozen or released (basic interfaces, or a kit sync linking one). */
+  | { kind: 'subscription-inactive'; tenantId: string };
+
+/**
+ * Whether a tenant's subscriptions let it in: with no linked instance, or at least one that is neither
+ * frozen nor released (directory/subscription.ts decides).
+ */
+export type SubscriptionAccess = { allowed: true } | { allowed: false; status: 'frozen' | 'released' };

@@ -4,9 +4,11 @@ import type { UserAccess } from '../core/access';
 import type { ChangeOutcome } from '../core/outcome';
 import { accessOf } from './access';
 import { departmentTree, planDepartmentList, planSingleDepartment, type DepartmentListChange, type DepartmentNode, type DepartmentPlan, type SingleDepartmentChange } from './departments';
+import { Instances } from './instances';
 import { appKey, departmentKey, departmentsKey, tenantKey, TENANTS, userKey, usersKey } from './keys';
 import { pageOfKeys, sortKeys, type Page, type PageRequest } from './page';
-import type { AppCredential, AppCredentialRecord, DepartmentRecord, TenantId, TenantRecord, UserRecord } from './types';
+import { linkedInstances, subscriptionAccess, type SubscriptionAccess } from './subscription';
+import type { AppCredential, AppCredentialRecord, DepartmentRecord, InstanceRecord, TenantId, TenantRecord, UserRecord } from './types';
 import { planAuthSync, type AuthSyncChange, type AuthSyncPlan } from './users';
 
 export type SyncFlag = 0 | 1 | 2;
@@ -42,11 +44,16 @@ export type AuthSyncOutcome = Omit<AuthSyncPlan, 'ops'>;
  * completely or not at all.
  */
 export class Directory {
+  /** Instances (orders) as the basic interfaces leave them. */
+  readonly instances: Instances;
+
   constructor(
     private readonly store: KeyValueStore,
     private readonly sealer: Sealer,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.instances = new Instances(store, now);
+  }
 
   async getTenant(tenantId: TenantId): Promise<TenantRecord | null> {
     const raw = await this.store.get(tenantKey(tenantId));
@@ -83,7 +90,10 @@ export class Directory {
       const instances = current.instances.filter((i) => i !== c.instanceId);
       // A delete naming no instance we know (or none at all) removes the tenant: the marketplace says it is gone.
       if (instances.length > 0 && instances.length < current.instances.length) {
-        await this.store.atomic([{ op: 'set', key: tenantKey(c.tenantId), value: JSON.stringify({ ...current, instances }) }]);
+        await this.store.atomic([
+          { op: 'set', key: tenantKey(c.tenantId), value: JSON.stringify({ ...current, instances }) },
+          ...Instances.unlinkOps(c.tenantId, [c.instanceId]),
+        ]);
         return 'updated';
       }
       // The buyer is gone: its users and departments go with it (they are personal data, and a new binding
@@ -91,6 +101,7 @@ export class Directory {
       await this.store.atomic([
         { op: 'del', key: tenantKey(c.tenantId) },
         { op: 'srem', key: TENANTS, member: c.tenantId },
+        ...Instances.unlinkOps(c.tenantId, current.instances),
         ...(await this.membersRemoval(c.tenantId)),
       ]);
       return 'deleted';
@@ -105,11 +116,16 @@ export class Directory {
       testFlag: c.testFlag,
       updatedAt: current?.updatedAt ?? '',
     };
-    if (current && sameTenant(current, next)) return 'unchanged';
+    if (current && sameTenant(current, next)) {
+      // Records from before instances were linked back get their link on the next repeat.
+      await this.store.atomic(Instances.linkOps(c.tenantId, [c.instanceId]));
+      return 'unchanged';
+    }
     next.updatedAt = this.now().toISOString();
     await this.store.atomic([
       { op: 'set', key: tenantKey(c.tenantId), value: JSON.stringify(next) },
       { op: 'sadd', key: TENANTS, member: c.tenantId },
+      ...Instances.linkOps(c.tenantId, [c.instanceId]),
     ]);
     return current ? 'updated' : 'created';
   }
@@ -126,7 +142,10 @@ export class Directory {
     const instances = current ? [...new Set([...current.instances, c.instanceId])] : [c.instanceId];
     if (current) {
       const secret = this.sealer.open(current.clientSecretSealed, key);
-      if (current.clientId === c.clientId && secret === c.clientSecret && instances.length === current.instances.length) return 'unchanged';
+      if (current.clientId === c.clientId && secret === c.clientSecret && instances.length === current.instances.length) {
+        await this.store.atomic(Instances.linkOps(c.tenantId, [c.instanceId]));
+        return 'unchanged';
+      }
     }
     const next: AppCredentialRecord = {
       tenantId: c.tenantId,
@@ -137,8 +156,32 @@ export class Directory {
       testFlag: c.testFlag,
       updatedAt: this.now().toISOString(),
     };
-    await this.store.set(key, JSON.stringify(next));
+    await this.store.atomic([{ op: 'set', key, value: JSON.stringify(next) }, ...Instances.linkOps(c.tenantId, [c.instanceId])]);
     return current ? 'updated' : 'created';
+  }
+
+  // ── subscriptions (instances linked by tenantSync and applicationSync) ─────────────────────────────
+
+  /** The instances kit sync linked the tenant to, for the app: tenantSync's and applicationSync's. */
+  async linkedInstanceIds(tenantId: TenantId, appId: string): Promise<string[]> {
+    const [tenantRaw, credRaw] = await this.store.mget([tenantKey(tenantId), appKey(tenantId, appId)]);
+    const tenant = tenantRaw ? (JSON.parse(tenantRaw) as TenantRecord) : null;
+    const cred = credRaw ? (JSON.parse(credRaw) as AppCredentialRecord) : null;
+    return linkedInstances(tenant?.instances, cred?.instances);
+  }
+
+  /** The tenant's linked instances, with null for one koogate holds no record of. */
+  async instancesOfTenant(tenantId: TenantId, appId: string): Promise<{ instanceId: string; record: InstanceRecord | null }[]> {
+    const ids = await this.linkedInstanceIds(tenantId, appId);
+    const records = await this.instances.getMany(ids);
+    return ids.map((instanceId, i) => ({ instanceId, record: records[i]! }));
+  }
+
+  /** Whether the tenant's subscriptions let it in: two store reads, on every full session check. */
+  async subscriptionOf(tenantId: TenantId, appId: string): Promise<SubscriptionAccess> {
+    const ids = await this.linkedInstanceIds(tenantId, appId);
+    if (ids.length === 0) return { allowed: true };
+    return subscriptionAccess(ids, await this.instances.getMany(ids));
   }
 
   /** Users and departments a tenant's removal deletes; also when no tenant record exists (authSync may come first). */

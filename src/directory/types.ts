@@ -72,3 +72,50 @@ export interface DepartmentRecord {
   parentCode: string;
   updatedAt: string;
 }
+
+/** What the basic interfaces leave of an instance's state; only `active` lets its tenants in. */
+export type InstanceStatus = 'active' | 'frozen' | 'released';
+
+/** The call that brought an order to an instance. */
+export type OrderSource = 'newInstance' | 'upgradeInstance' | 'refreshInstance' | 'releaseInstance';
+
+/**
+ * One order (or order line) of an instance, as the basic interfaces named it. The marketplace's own order
+ * details (order type, charging mode, expiry, buyer) are not in those calls; a module that fetches them
+ * adds them here as optional fields, which every reader of the record must tolerate being absent.
+ */
+export interface InstanceOrder {
+  orderId: string;
+  orderLineId: string;
+  via: OrderSource;
+  /** refreshInstance's scene, for orders it brought. */
+  scene?: string;
+  /** When koogate recorded the order (ISO 8601). */
+  at: string;
+}
+
+/**
+ * One instance (a bought subscription) as the basic interfaces left it (PROTOCOL.md §6). Tenants link to
+ * instances by kit sync (tenantSync, applicationSync); a tenant may log in while one of its linked
+ * instances is active. Fields may be added; readers ignore what they do not know.
+ */
+export interface InstanceRecord {
+  instanceId: string;
+  /** Orders in the order they came; newInstance's first. */
+  orders: InstanceOrder[];
+  status: InstanceStatus;
+  /** When the subscription ends (ISO 8601), as refreshInstance last said; null until one did. */
+  expireTime: string | null;
+  /** A trial until refreshInstance's TRIAL_TO_FORMAL (or a newInstance that said so). */
+  trial: boolean;
+  testFlag: number;
+  /** The product of the last refreshInstance that named one. */
+  productId?: string;
+  /**
+   * False while koogate knows the instance only from a call about it (a status change, a release) that
+   * came before its newInstance, or from an order older than koogate.
+   */
+  provisioned: boolean;
+  createdAt: string;
+  updatedAt: string;
+}

@@ -11,6 +11,10 @@ export interface AppDeps extends AuthRoutesDeps {
   session: RequestHandler;
   store: KeyValueStore;
   kit: Router;
+  /** The basic interfaces, at the production address itself. */
+  basic: Router;
+  /** KOOGATE_PRODUCE_PATH: basic calls at it, kit calls under `<it>/produceAPI/`. */
+  producePath: string;
   /** The read-only directory API (http/directory-api.ts); stateless, so mounted before the session layer. */
   directoryApi: Router;
   /** The admin API (admin/api.ts); bearer-guarded and stateless like the directory API. */
@@ -57,7 +61,11 @@ export function createApp(d: AppDeps): Express {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.json(d.assertion.jwks());
   });
+  // KooGallery appends the kit sub-path after the production address's own path; the root stays for an
+  // address registered as the bare domain.
+  app.use(`${d.producePath}/produceAPI`, d.kit);
   app.use('/produceAPI', d.kit);
+  app.use(d.producePath, d.basic);
   app.use('/_koogate/api', d.directoryApi);
   app.use('/_koogate/admin', d.adminApi);
 

@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { accessOf } from '../directory/access';
 import type { Directory } from '../directory/directory';
 import type { Page, PageRequest } from '../directory/page';
-import type { DepartmentRecord, TenantRecord, UserRecord } from '../directory/types';
+import type { DepartmentRecord, InstanceRecord, TenantRecord, UserRecord } from '../directory/types';
 import { KoogateError } from '../core/errors';
 import type { Logger } from '../observability/logger';
 import { bearerGuard } from './bearer';
@@ -63,6 +63,29 @@ export function directoryApi(d: DirectoryApiDeps): Router {
         const flat = await d.directory.listDepartmentsPage(tenantId, page);
         send(req, res, { ...flat, items: flat.items.map(departmentView) }, page);
       }
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.get('/instances', async (req, res, next) => {
+    try {
+      const page = pageRequest(req);
+      const instances = await d.directory.instances.list(page);
+      send(req, res, { ...instances, items: instances.items.map(instanceView) }, page);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.get('/tenants/:tenantId/instances', async (req, res, next) => {
+    try {
+      const page = pageRequest(req);
+      const tenantId = await knownTenant(d.directory, req);
+      // A tenant links a few instances: listed in full, paged here. One koogate holds no record of counts as active.
+      const linked = await d.directory.instancesOfTenant(tenantId, d.appId);
+      const views = linked.map(({ instanceId, record }) => (record ? instanceView(record) : unrecordedView(instanceId)));
+      send(req, res, slice(views, (v) => v.instanceId, page), page);
     } catch (e) {
       next(e);
     }
@@ -162,6 +185,26 @@ function tenantView(t: TenantRecord, hasCredentials: boolean) {
 function userView(u: UserRecord) {
   const { appId: _appId, tenantId: _tenantId, ...rest } = u;
   return { ...rest, allowed: accessOf(u).allowed };
+}
+
+function instanceView(i: InstanceRecord) {
+  return {
+    instanceId: i.instanceId,
+    orders: i.orders,
+    status: i.status,
+    expireTime: i.expireTime,
+    trial: i.trial,
+    testFlag: i.testFlag,
+    productId: i.productId ?? null,
+    provisioned: i.provisioned,
+    createdAt: i.createdAt,
+    updatedAt: i.updatedAt,
+  };
+}
+
+/** An instance kit sync linked but no basic call told koogate of (an order older than koogate, a test flow). */
+function unrecordedView(instanceId: string): ReturnType<typeof instanceView> {
+  return { instanceId, orders: [], status: 'active', expireTime: null, trial: false, testFlag: 0, productId: null, provisioned: false, createdAt: '', updatedAt: '' };
 }
 
 function departmentView(dep: DepartmentRecord) {

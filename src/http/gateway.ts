@@ -19,6 +19,8 @@ export interface GatewayDeps {
   forwarder: Forwarder;
   sockets: WebSocketRegistry;
   isPublic(target: RequestTarget): boolean;
+  /** KOOGATE_PRODUCE_PATH: koogate's own, wherever it is. */
+  producePath: string;
   ownCookies: readonly string[];
   trust: TrustFn;
   /** Origins allowed to read koogate's 401 answers (CORS). */
@@ -37,7 +39,8 @@ export class Gateway {
   constructor(private readonly d: GatewayDeps) {}
 
   private isOwn(path: string): boolean {
-    return path.startsWith('/_koogate/') || path === '/_koogate' || path.startsWith('/produceAPI/');
+    const p = this.d.producePath;
+    return path.startsWith('/_koogate/') || path === '/_koogate' || path.startsWith('/produceAPI/') || path === p || path === `${p}/` || path.startsWith(`${p}/produceAPI/`);
   }
 
   private upstreamHeaders(req: IncomingMessage, user: MarketplaceUser | undefined): Record<string, string | string[]> {

@@ -4,6 +4,7 @@ import { decryptOaep, type OaepVariant } from '../crypto/rsa-oaep';
 import type { Directory } from '../directory/directory';
 import { flagOf, id, optionalText, testFlag, timeStamp } from './fields';
 import type { KitApplied } from './handler';
+import { subscriptionChanges } from './tenant-sync';
 import { KIT_RESULT, KitFailure } from './result';
 
 export const applicationSyncSchema = z
@@ -62,5 +63,6 @@ export async function applyApplicationSync(ctx: ApplicationSyncContext, b: Appli
   });
   // Without credentials no session of the tenant can renew its token: end them now rather than at renewal.
   const gone = b.flag === 0 && (outcome === 'deleted' || outcome === 'absent');
-  return { outcome, changes: gone ? [{ kind: 'credentials-removed', tenantId: b.tenantId }] : [] };
+  if (gone) return { outcome, changes: [{ kind: 'credentials-removed', tenantId: b.tenantId }] };
+  return { outcome, changes: await subscriptionChanges(ctx.dir, b.tenantId, ctx.appId) };
 }

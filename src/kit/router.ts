@@ -12,6 +12,7 @@ import { allOrgSyncSchema, applyAllOrgSync, applySingleOrgSync, singleOrgSyncSch
 import { KIT_RESULT, KitFailure, kitSuccess, type KitAnswer } from './result';
 import { applyTenantSync, tenantSyncSchema } from './tenant-sync';
 import type { KitV1Verifier, KitV2Verifier } from './verify';
+import { within } from './within';
 
 export interface KitDeps {
   verifier: KitV2Verifier;
@@ -72,7 +73,7 @@ export function kitRouter(deps: KitDeps): Router {
   const handlers: Record<string, KitHandler> = {
     tenantSync: handler({
       schema: tenantSyncSchema(deps.allowHttpMarketplace),
-      apply: (b) => applyTenantSync(dir, b),
+      apply: (b) => applyTenantSync(dir, b, deps.appId),
       describe: (b) => ({ instanceId: b.instanceId, tenantId: b.tenantId, flag: b.flag, testFlag: b.testFlag }),
     }),
     applicationSync: handler({
@@ -201,23 +202,6 @@ export function kitRouter(deps: KitDeps): Router {
   }
 
   return router;
-}
-
-/** Resolves true when `p` settles in time, false when `ms` pass first; rejects when `p` does in time. */
-function within(p: Promise<void>, ms: number): Promise<boolean> {
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => ok(false), Math.max(0, ms));
-    p.then(
-      () => {
-        clearTimeout(timer);
-        ok(true);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        fail(e);
-      },
-    );
-  });
 }
 
 function header(req: Request, name: string): string | undefined {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AccessChange } from '../core/access';
 import type { Directory } from '../directory/directory';
 import { flagOf, id, optionalText, testFlag, timeStamp } from './fields';
 import type { KitApplied } from './handler';
@@ -36,7 +37,7 @@ export const tenantSyncSchema = (allowHttp: boolean) =>
 
 export type TenantSync = z.infer<ReturnType<typeof tenantSyncSchema>>;
 
-export async function applyTenantSync(dir: Directory, b: TenantSync): Promise<KitApplied> {
+export async function applyTenantSync(dir: Directory, b: TenantSync, appId: string): Promise<KitApplied> {
   const outcome = await dir.applyTenant({
     instanceId: b.instanceId,
     tenantId: b.tenantId,
@@ -48,5 +49,15 @@ export async function applyTenantSync(dir: Directory, b: TenantSync): Promise<Ki
   });
   // An absent tenant is reported too: a retried delete then still ends sessions a failed first try left.
   const gone = b.flag === 0 && (outcome === 'deleted' || outcome === 'absent');
-  return { outcome, changes: gone ? [{ kind: 'tenant-removed', tenantId: b.tenantId }] : [] };
+  if (gone) return { outcome, changes: [{ kind: 'tenant-removed', tenantId: b.tenantId }] };
+  return { outcome, changes: await subscriptionChanges(dir, b.tenantId, appId) };
+}
+
+/**
+ * A kit sync that links a tenant to an instance already frozen or released (its basic call came first)
+ * takes the tenant's access away: its sessions end as for a freeze.
+ */
+export async function subscriptionChanges(dir: Directory, tenantId: string, appId: string): Promise<AccessChange[]> {
+  const access = await dir.subscriptionOf(tenantId, appId);
+  return access.allowed ? [] : [{ kind: 'subscription-inactive', tenantId }];
 }

@@ -74,6 +74,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, Text>> = {
     en: { title: 'No access to this application', message: 'Your account has not been given access to this application, or its access was withdrawn. Ask your organisation’s administrator to authorize you in KooGallery, then sign in again.' },
     zh: { title: '您没有此应用的使用权限', message: '您的账号尚未获得此应用的使用授权，或授权已被取消。请联系企业管理员在云商店为您授权后重新登录。' },
   },
+  KOOGATE_SUBSCRIPTION_INACTIVE: {
+    en: { title: 'Subscription frozen or ended', message: 'Your organisation’s subscription to this application is frozen or has ended, so no one of it can sign in. Ask your organisation’s administrator to renew or restore the subscription in Huawei Cloud KooGallery, or contact the application’s provider.' },
+    zh: { title: '订阅已冻结或已到期', message: '您所在企业对此应用的订阅已被冻结或已结束，暂时无法登录。请联系企业管理员在华为云云商店续费或恢复订阅，或联系应用服务商。' },
+  },
   KOOGATE_API_UNAUTHORIZED: {
     en: { title: 'Not authorized', message: 'A valid bearer token is required.' },
     zh: { title: '未授权', message: '需要有效的访问令牌。' },

@@ -28,7 +28,10 @@ export interface StackOptions {
 }
 
 export interface StackSecrets {
+  /** The kit access key. */
   accessKey: string;
+  /** The basic-interface access key, a different one (one key per interface type). */
+  basicAccessKey: string;
   sessionSecret: string;
   privateKeyPem: string;
   publicKeyPem: string;
@@ -80,6 +83,7 @@ export function stackEnv(sandbox: Sandbox, appUrl: string, secrets: StackSecrets
     KOOGATE_APP_ID: DEMO_APP_ID,
     KOOGATE_LOGIN_URL: sandbox.loginUrlTemplate,
     KOOGATE_KIT_ACCESS_KEY: secrets.accessKey,
+    KOOGATE_BASIC_ACCESS_KEY: secrets.basicAccessKey,
     KOOGATE_RSA_PRIVATE_KEY: secrets.privateKeyPem,
     KOOGATE_SESSION_SECRET: secrets.sessionSecret,
     KOOGATE_ALLOW_HTTP_MARKETPLACE: 'true',
@@ -91,6 +95,7 @@ export function newSecrets(): StackSecrets {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
   return {
     accessKey: `demo-${randomBytes(16).toString('hex')}`,
+    basicAccessKey: `demo-basic-${randomBytes(16).toString('hex')}`,
     sessionSecret: randomBytes(32).toString('hex'),
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),

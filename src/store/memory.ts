@@ -109,6 +109,12 @@ export class MemoryStore implements KeyValueStore {
   async atomic(ops: WriteOp[]) {
     for (const op of ops) this.apply(op);
   }
+  async atomicIf(guard: { key: string; expected: string | null }, ops: WriteOp[]) {
+    const holds = guard.expected === null ? this.live(guard.key) === undefined : this.str(guard.key) === guard.expected;
+    if (!holds) return false;
+    for (const op of ops) this.apply(op);
+    return true;
+  }
 
   private queue(name: string): Map<string, QueueItem> {
     let q = this.queues.get(name);

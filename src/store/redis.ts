@@ -139,6 +139,27 @@ for i = 1, #ids, 2 do
 end
 return out`;
 
+/*
+ * atomicIf: KEYS[1] is the guard, ARGV[1] its expected value tagged as in CAS_SCRIPT; then each op takes
+ * one key (KEYS[2..]) and three arguments: its name, its value or member, its ttl (ms, '' for none).
+ */
+const ATOMIC_IF = `
+local cur = redis.call('GET', KEYS[1])
+if not ((cur == false and ARGV[1] == '') or (cur ~= false and ARGV[1] ~= '' and cur == string.sub(ARGV[1], 2))) then return 0 end
+local a = 2
+for i = 2, #KEYS do
+  local op, v, t = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  a = a + 3
+  if op == 'set' then
+    if t ~= '' then redis.call('SET', KEYS[i], v, 'PX', t) else redis.call('SET', KEYS[i], v) end
+  elseif op == 'del' then redis.call('DEL', KEYS[i])
+  elseif op == 'sadd' then redis.call('SADD', KEYS[i], v)
+  elseif op == 'srem' then redis.call('SREM', KEYS[i], v)
+  elseif op == 'expire' then redis.call('PEXPIRE', KEYS[i], t)
+  end
+end
+return 1`;
+
 const ms = (n: number) => String(Math.max(0, Math.ceil(n)));
 
 export class RedisStore implements KeyValueStore {
@@ -249,6 +270,16 @@ export class RedisStore implements KeyValueStore {
       const failed = res?.find(([err]) => err);
       if (!res || failed) throw failed?.[0] ?? new Error('transaction aborted');
     });
+  }
+  atomicIf(guard: { key: string; expected: string | null }, ops: WriteOp[]) {
+    const keys = [this.k(guard.key), ...ops.map((op) => this.k(op.key))];
+    const args = [guard.expected === null ? '' : `=${guard.expected}`];
+    for (const op of ops) {
+      const ttlMs = op.op === 'expire' || op.op === 'set' ? op.ttlMs : undefined;
+      const value = op.op === 'set' ? op.value : op.op === 'sadd' || op.op === 'srem' ? op.member : '';
+      args.push(op.op, value, ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs))));
+    }
+    return this.run(async () => (await this.client.eval(ATOMIC_IF, keys.length, ...keys, ...args)) === 1);
   }
   ping() {
     return this.run(async () => {

@@ -72,6 +72,13 @@ export interface KeyValueStore {
    * types on one key.
    */
   atomic(ops: WriteOp[]): Promise<void>;
+  /**
+   * Like atomic, but only while `guard.key` still holds `guard.expected` (null: the key is absent); true
+   * when the ops were applied. One step on the store (Redis: a script), so of several replicas that read
+   * the same value and race to write, exactly one wins: set-if-absent for a claim, compare-and-set for a
+   * record, with every other write of the change in the same step. The guard key must be a string key.
+   */
+  atomicIf(guard: { key: string; expected: string | null }, ops: WriteOp[]): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -378,6 +378,76 @@ describe.each([memoryFactory(), redisFactory()])('KeyValueStore conformance: $ki
     });
   });
 
+  describe('atomicIf (a guarded batch)', () => {
+    test('guard absent: applies every op and reports true; a second call with the same guard reports false and writes nothing', async () => {
+      const ops = (v: string) => [
+        { op: 'set' as const, key: 'claim', value: v },
+        { op: 'set' as const, key: 'record', value: v, ttlMs: 60_000 },
+        { op: 'sadd' as const, key: 'index', member: v },
+      ];
+      expect(await s.atomicIf({ key: 'claim', expected: null }, ops('first'))).toBe(true);
+      expect(await s.atomicIf({ key: 'claim', expected: null }, ops('second'))).toBe(false);
+      expect(await s.mget(['claim', 'record'])).toEqual(['first', 'first']);
+      expect(await s.sMembers('index')).toEqual(['first']);
+    });
+
+    test('guard value: applies while the key still holds it, refuses once it changed', async () => {
+      await s.set('rec', 'v1');
+      expect(await s.atomicIf({ key: 'rec', expected: 'v1' }, [{ op: 'set', key: 'rec', value: 'v2' }, { op: 'del', key: 'gone' }])).toBe(true);
+      expect(await s.atomicIf({ key: 'rec', expected: 'v1' }, [{ op: 'set', key: 'rec', value: 'v3' }])).toBe(false);
+      expect(await s.get('rec')).toBe('v2');
+    });
+
+    test('empty string and absent differ both ways; a non-null guard on an absent key refuses', async () => {
+      expect(await s.atomicIf({ key: 'k', expected: '' }, [{ op: 'set', key: 'k', value: 'x' }])).toBe(false);
+      await s.set('k', '');
+      expect(await s.atomicIf({ key: 'k', expected: null }, [{ op: 'set', key: 'k', value: 'x' }])).toBe(false);
+      expect(await s.atomicIf({ key: 'k', expected: '' }, [{ op: 'set', key: 'k', value: 'x' }])).toBe(true);
+      expect(await s.get('k')).toBe('x');
+    });
+
+    test('every op kind, with ttls; srem of the last member removes the set', async () => {
+      await s.atomic([{ op: 'sadd', key: 'set', member: 'a' }, { op: 'set', key: 'old', value: 'o' }]);
+      expect(
+        await s.atomicIf({ key: 'g', expected: null }, [
+          { op: 'set', key: 'g', value: 'held' },
+          { op: 'set', key: 'ttl', value: 't', ttlMs: 20 },
+          { op: 'sadd', key: 'set2', member: 'b' },
+          { op: 'expire', key: 'set2', ttlMs: 20 },
+          { op: 'srem', key: 'set', member: 'a' },
+          { op: 'del', key: 'old' },
+        ]),
+      ).toBe(true);
+      expect(await s.mget(['g', 'ttl', 'old'])).toEqual(['held', 't', null]);
+      expect(await s.sMembers('set')).toEqual([]);
+      expect(await s.sMembers('set2')).toEqual(['b']);
+      expect(await b.elapse(21, async () => (await s.get('ttl')) === null && (await s.sMembers('set2')).length === 0)).toBe(true);
+      expect(await s.get('g')).toBe('held');
+    });
+
+    test('an expired guard counts as absent', async () => {
+      await s.set('lease', 'x', 10);
+      expect(await b.elapse(11, async () => (await s.get('lease')) === null)).toBe(true);
+      expect(await s.atomicIf({ key: 'lease', expected: null }, [{ op: 'set', key: 'lease', value: 'mine' }])).toBe(true);
+    });
+
+    test('of many concurrent claims of one absent key exactly one applies its batch', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          s.atomicIf({ key: 'order', expected: null }, [
+            { op: 'set', key: 'order', value: `id-${i}` },
+            { op: 'set', key: `record:${i}`, value: 'r' },
+          ]),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect(await s.get('order')).toBe(`id-${winner}`);
+      const records = await s.mget(Array.from({ length: 20 }, (_, i) => `record:${i}`));
+      expect(records.filter((r) => r !== null)).toEqual(['r']);
+    });
+  });
+
   describe('atomic', () => {
     test('applies every op of a mixed batch, in order', async () => {
       await s.set('old', 'x');

@@ -1,5 +1,5 @@
 import { AccessControl, endRevokedSessions, mayLogIn } from '../../src/access/policy';
-import type { AccessChange, AccessPolicy, UserAccess } from '../../src/core/access';
+import type { AccessChange, AccessPolicy, SubscriptionAccess, UserAccess } from '../../src/core/access';
 
 const T = 't-1';
 
@@ -36,20 +36,26 @@ describe('endRevokedSessions', () => {
     expect(await run({ kind: 'tenant-removed', tenantId: T })).toBe(1);
     expect(await run({ kind: 'credentials-removed', tenantId: 't-2' })).toBe(1);
     expect(await run({ kind: 'users-updated', tenantId: T, userNames: ['a'] })).toBe(0);
-    expect(sessions.calls).toEqual([{ tenantId: T, userName: 'a' }, { tenantId: T, userName: 'b' }, { tenantId: T }, { tenantId: 't-2' }]);
+    expect(await run({ kind: 'subscription-inactive', tenantId: 't-3' })).toBe(1);
+    expect(sessions.calls).toEqual([{ tenantId: T, userName: 'a' }, { tenantId: T, userName: 'b' }, { tenantId: T }, { tenantId: 't-2' }, { tenantId: 't-3' }]);
   });
 });
 
 describe('AccessControl', () => {
-  const directoryOf = (users: Record<string, UserAccess>) => ({
+  const ACTIVE: SubscriptionAccess = { allowed: true };
+  const directoryOf = (users: Record<string, UserAccess>, subscription: SubscriptionAccess = ACTIVE) => ({
     reads: [] as string[],
     async getUserAccess(tenantId: string, userName: string) {
       this.reads.push(`${tenantId}/${userName}`);
       return users[userName] ?? null;
     },
+    async subscriptionOf(tenantId: string) {
+      this.reads.push(`${tenantId} subscription`);
+      return subscription;
+    },
   });
-  const control = (rule: AccessPolicy, users: Record<string, UserAccess> = {}) => {
-    const directory = directoryOf(users);
+  const control = (rule: AccessPolicy, users: Record<string, UserAccess> = {}, subscription: SubscriptionAccess = ACTIVE) => {
+    const directory = directoryOf(users, subscription);
     const sessions = recordingSessions();
     const notices: unknown[] = [];
     const access = new AccessControl({ rule, directory, sessions, notify: async (msg) => void notices.push(msg) });
@@ -59,16 +65,33 @@ describe('AccessControl', () => {
   test('check: the directory decides for users it knows, with their role, whatever the rule', async () => {
     for (const rule of ['authorized', 'tenant'] as const) {
       const { access, directory } = control(rule, { ann: { allowed: true, role: 'admin' }, bob: { allowed: false, role: 'user' } });
-      expect(await access.check(T, 'ann')).toEqual({ allowed: true, role: 'admin', known: true });
-      expect(await access.check(T, 'bob')).toEqual({ allowed: false, role: 'user', known: true });
-      expect(directory.reads).toEqual([`${T}/ann`, `${T}/bob`]);
+      expect(await access.check(T, 'ann')).toEqual({ allowed: true, role: 'admin', known: true, subscription: ACTIVE });
+      expect(await access.check(T, 'bob')).toEqual({ allowed: false, role: 'user', known: true, subscription: ACTIVE });
+      expect(directory.reads).toEqual([`${T}/ann`, `${T} subscription`, `${T}/bob`, `${T} subscription`]);
     }
   });
 
   test('check: the rule decides for users the directory does not know', async () => {
-    expect(await control('authorized').access.check(T, 'nobody')).toEqual({ allowed: false, role: undefined, known: false });
-    expect(await control('tenant').access.check(T, 'nobody')).toEqual({ allowed: true, role: undefined, known: false });
+    expect(await control('authorized').access.check(T, 'nobody')).toEqual({ allowed: false, role: undefined, known: false, subscription: ACTIVE });
+    expect(await control('tenant').access.check(T, 'nobody')).toEqual({ allowed: true, role: undefined, known: false, subscription: ACTIVE });
     expect(control('tenant').access.rule).toBe('tenant');
+  });
+
+  test('check: a tenant whose subscriptions are all frozen or released keeps everyone out, whatever the directory says of them', async () => {
+    const frozen: SubscriptionAccess = { allowed: false, status: 'frozen' };
+    for (const rule of ['authorized', 'tenant'] as const) {
+      const { access } = control(rule, { ann: { allowed: true, role: 'admin' } }, frozen);
+      expect(await access.check(T, 'ann')).toEqual({ allowed: false, role: 'admin', known: true, subscription: frozen });
+      expect(await access.check(T, 'nobody')).toMatchObject({ allowed: false, known: false });
+      expect(await access.subscription(T)).toEqual(frozen);
+    }
+  });
+
+  test('follow: a subscription that became inactive ends every session of the tenant', async () => {
+    const { access, sessions, notices } = control('authorized');
+    await access.follow({ kind: 'subscription-inactive', tenantId: T });
+    expect(sessions.calls).toEqual([{ tenantId: T }]);
+    expect(notices).toEqual([]);
   });
 
   test('follow: a revocation ends sessions and tells nobody of roles', async () => {
