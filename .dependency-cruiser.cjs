@@ -8,6 +8,7 @@ const LAYERS = [
   'core', // contracts every layer shares; imports nothing of koogate's
   'config',
   'observability',
+  'cluster', // the primary and the workers of KOOGATE_WORKERS
   'crypto',
   'store',
   'directory',

@@ -1,7 +1,12 @@
+import cluster from 'node:cluster';
+import { Primary } from './cluster/primary';
 import { ConfigError, isUnconfigured, loadConfig } from './config/config';
 import { installLastResort } from './observability/last-resort';
 import { createLogger } from './observability/logger';
-import { startKoogate } from './compose/server';
+import { describe, startKoogate } from './compose/server';
+
+/** A stopping process that has not finished draining by then exits anyway: never hang an orchestrator's stop. */
+const STOP_DEADLINE_MS = 10_000;
 
 /**
  * `npm start`: with no configuration outside production, the built-in demo (stand-in marketplace, demo
@@ -27,7 +32,16 @@ async function main(): Promise<void> {
     close = stack.close;
   } else {
     const config = loadConfig(env);
-    const koogate = await startKoogate(config, createLogger(config.logLevel));
+    const root = createLogger(config.logLevel);
+    if (config.workers > 1 && cluster.isPrimary) {
+      // KOOGATE_WORKERS: this process only supervises; each worker runs this file again and lands below.
+      const primary = new Primary({ workers: config.workers, log: root, describe: describe(config), stopDeadlineMs: STOP_DEADLINE_MS + 2000 });
+      primary.start();
+      installLastResort(process, root, (reason) => primary.stop(reason, true));
+      process.exit(await primary.done);
+    }
+    const workerId = cluster.isWorker ? cluster.worker!.id : undefined;
+    const koogate = await startKoogate(config, workerId === undefined ? root : root.child({ worker: workerId }), { workerId });
     close = koogate.close;
   }
   let stopping = false;
@@ -36,7 +50,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('shutting down', { signal });
     // Open keep-alive and websocket connections are closed by close(); never hang an orchestrator's stop.
-    setTimeout(() => process.exit(1), 10_000).unref();
+    setTimeout(() => process.exit(1), STOP_DEADLINE_MS).unref();
     close().then(
       () => process.exit(exitCode),
       () => process.exit(1),

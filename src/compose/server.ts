@@ -37,6 +37,9 @@ import type { KeyValueStore } from '../store/store';
 import { GrantStore } from '../tokens/grant-store';
 import { TokenRenewal } from '../tokens/renewal';
 import { Webhook } from '../webhook/webhook';
+import type { Health } from '../core/health';
+import { storeHealth } from '../store/health';
+import { WorkerLink, type PrimaryChannel } from '../cluster/worker';
 
 export interface Koogate {
   url: string;
@@ -47,8 +50,13 @@ export interface Koogate {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Set in a worker of KOOGATE_WORKERS > 1: its cluster id. Health then speaks for the whole process. */
+  workerId?: number;
+}
+
 /** The composition root: builds every collaborator from one validated Config and starts listening. */
-export async function startKoogate(config: Config, log: Logger): Promise<Koogate> {
+export async function startKoogate(config: Config, log: Logger, opts: StartOptions = {}): Promise<Koogate> {
   warnOfUntrustedProxy(config, log);
   const { store, redis } = await buildStore(config, log);
   const sealer = Sealer.fromSecrets(config.encryptionSecrets);
@@ -65,6 +73,7 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
   const webhook = config.webhook ? new Webhook({ settings: config.webhook, store, log }) : undefined;
   const kit = buildKitRouter(config, store, directory, access, webhook, log);
   const basic = buildBasicRouter(config, store, directory, access, webhook, log);
+  const health = buildHealth(store, opts.workerId, log);
   const app = createApp({
     appId: config.appId,
     publicUrl: config.publicUrl,
@@ -81,7 +90,7 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
     views: request.views,
     log,
     session: sessions.middleware,
-    store,
+    health: health.answer,
     kit,
     basic,
     producePath: config.producePath,
@@ -91,7 +100,7 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
   });
   const gateway = new Gateway({ ...request.gateway, own: app });
   logProductionAddress(config, log);
-  const { server, url } = await listen(config, gateway, log, store);
+  const { server, url } = await listen(config, gateway, log, !health.worker);
   webhook?.start();
   return {
     url,
@@ -105,6 +114,7 @@ export async function startKoogate(config: Config, log: Logger): Promise<Koogate
         server.closeAllConnections();
       });
       request.sockets.stop();
+      health.worker?.stop();
       // Before the store closes: attempts cut short are handed back to the queue.
       await webhook?.stop();
       await request.forwarder.close();
@@ -279,7 +289,16 @@ function logProductionAddress(config: Config, log: Logger): void {
   }
 }
 
-async function listen(config: Config, gateway: Gateway, log: Logger, store: KeyValueStore): Promise<{ server: Server; url: string }> {
+/** healthz/readyz: this process's own, or (in a worker) the whole cluster's, asked of the primary. */
+function buildHealth(store: KeyValueStore, workerId: number | undefined, log: Logger): { answer: Health; worker?: WorkerLink } {
+  const own = storeHealth(store, log);
+  if (workerId === undefined) return { answer: own };
+  const worker = new WorkerLink({ workerId, local: own, storeKind: store.kind, channel: process as unknown as PrimaryChannel });
+  worker.start();
+  return { answer: worker.health, worker };
+}
+
+async function listen(config: Config, gateway: Gateway, log: Logger, announce: boolean): Promise<{ server: Server; url: string }> {
   const server = createServer(gateway.handle);
   server.on('upgrade', gateway.upgrade);
   await new Promise<void>((ok, fail) => {
@@ -288,6 +307,12 @@ async function listen(config: Config, gateway: Gateway, log: Logger, store: KeyV
   });
   const addr = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  log.info('koogate listening', { port: addr.port, publicUrl: config.publicUrl.toString(), upstream: config.upstream.url.toString(), store: store.kind });
+  // A worker's primary says this once for all of them.
+  if (announce) log.info('koogate listening', { port: addr.port, ...describe(config) });
   return { server, url: `http://${host}:${addr.port}` };
+}
+
+/** What the start-up line says of a deployment (never a secret). */
+export function describe(config: Config): Record<string, string> {
+  return { publicUrl: config.publicUrl.toString(), upstream: config.upstream.url.toString(), store: config.redis ? 'redis' : 'memory' };
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { isSet, isSetting, readRaw, type Env, type Schema, type Setting, type ValuesOf } from './kinds';
 import { LOG_LEVELS, OAEP_SETTINGS, SCHEMA } from './schema';
 
@@ -52,6 +53,8 @@ interface Resolved {
   /** Absent: the in-memory store. */
   redis?: RedisSettings;
   cookieSecure: boolean;
+  /** Worker processes on the port (KOOGATE_WORKERS, `auto` resolved); 1 runs no cluster at all. */
+  workers: number;
   /** Off without KOOGATE_WEBHOOK_URL. */
   webhook?: WebhookSettings;
 }
@@ -116,14 +119,22 @@ function resolve(p: Parsed, problem: (text: string) => void): Config {
   if (p.basicAccessKey !== undefined && p.basicAccessKey === p.kitAccessKey) {
     problem('KOOGATE_BASIC_ACCESS_KEY must differ from KOOGATE_KIT_ACCESS_KEY: the seller console gives each interface type its own key');
   }
+  const redis = redisTopology(p.redis, problem);
+  const workers = p.workers === 'auto' ? availableParallelism() : p.workers;
+  if (workers > 1 && !redis) {
+    problem(
+      `KOOGATE_WORKERS=${p.workers} runs ${workers} worker processes, which need a shared store: set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (the memory store lives in one process, so workers would not share sessions or tenants)`,
+    );
+  }
   return {
     ...p,
+    workers,
     frontEndUrl: (p.frontEndUrl ?? p.publicUrl).toString().replace(/\/$/, ''),
     basicHook: basicHookSettings(p, problem),
     loginUrl: p.loginUrl.replaceAll('{appId}', encodeURIComponent(p.appId)),
     rsaPrivateKeyPem: p.rsaPrivateKeyPem ?? '',
     encryptionSecrets: p.encryptionSecrets.length > 0 ? p.encryptionSecrets : p.sessionSecrets,
-    redis: redisTopology(p.redis, problem),
+    redis,
     cookieSecure: p.cookieSecure === 'auto' ? p.publicUrl.protocol === 'https:' : p.cookieSecure,
     webhook: webhookSettings(p.webhook, problem),
   };

@@ -52,6 +52,18 @@ const hostPort = (v: string) => (/^\[?([^\]]+?)\]?:(\d{1,5})$/.test(v) ? undefin
 export const SCHEMA = {
   port: int({ env: 'PORT', default: 8080, min: 0, max: 65535, meaning: 'TCP port koogate listens on.' }),
   host: text({ env: 'KOOGATE_HOST', default: '0.0.0.0', meaning: 'Interface koogate binds to.' }),
+  /** Resolved (auto, and the shared store it needs) by config.ts. */
+  workers: custom<number | 'auto'>({
+    env: 'KOOGATE_WORKERS',
+    default: '1',
+    meaning: 'Worker processes serving the one port (node:cluster): a number, or auto for one per available core. Each is a full replica; more than one needs Redis (the memory store is refused).',
+    parse: (v, problem) => {
+      if (v.toLowerCase() === 'auto') return 'auto';
+      if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 256) return Number(v);
+      problem(`KOOGATE_WORKERS must be auto or a whole number from 1 to 256 (got "${v}")`);
+      return 1;
+    },
+  }),
   publicUrl: url({ env: 'KOOGATE_PUBLIC_URL', required: true, meaning: 'External base URL of koogate as browsers see it (https://app.example.com); the callback is `<this>/_koogate/callback`.' }),
   appId: text({ env: 'KOOGATE_APP_ID', required: true, meaning: 'The app credential id (appId) from the KooGallery seller console.' }),
   loginUrl: text({ env: 'KOOGATE_LOGIN_URL', default: DEFAULT_LOGIN_URL, meaning: 'Unified login URL; `{appId}` is replaced by KOOGATE_APP_ID.' }),

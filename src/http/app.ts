@@ -3,13 +3,13 @@ import { authRoutes, type AuthRoutesDeps } from '../auth/routes';
 import { KoogateError } from '../core/errors';
 import type { Logger } from '../observability/logger';
 import type { AssertionSigner } from '../proxy/assertion';
-import type { KeyValueStore } from '../store/store';
+import type { Health } from '../core/health';
 import { sendError, toKoogateError } from '../pages/respond';
 
 export interface AppDeps extends AuthRoutesDeps {
   trustProxy: boolean | number | string;
   session: RequestHandler;
-  store: KeyValueStore;
+  health: Health;
   kit: Router;
   /** The basic interfaces, at the production address itself. */
   basic: Router;
@@ -44,17 +44,14 @@ export function createApp(d: AppDeps): Express {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     next();
   });
-  app.get('/_koogate/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+  // With several workers, both answer for the whole process (cluster/worker.ts), whichever worker is asked.
+  app.get('/_koogate/healthz', async (_req, res) => {
+    const h = await d.health.live();
+    res.status(h.ok ? 200 : 503).json(h.body);
   });
   app.get('/_koogate/readyz', async (_req, res) => {
-    try {
-      await d.store.ping();
-      res.json({ status: 'ready', store: d.store.kind });
-    } catch (e) {
-      d.log.warn('not ready: store unreachable', { err: e instanceof Error ? e.message : String(e) });
-      res.status(503).json({ status: 'unavailable', store: d.store.kind, reason: 'store unreachable' });
-    }
+    const h = await d.health.ready();
+    res.status(h.ok ? 200 : 503).json(h.body);
   });
   app.get('/_koogate/jwks.json', (_req, res, next) => {
     if (!d.assertion) return next();

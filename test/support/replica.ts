@@ -7,11 +7,14 @@ import { freePort, startRedis, type RedisServer } from './redis';
 
 export interface Replica {
   url: string;
+  pid: number;
   /** Every log line the process wrote. */
   logs: string[];
   /** The OS process, for signals. */
   child: ChildProcess;
-  /** Resolves with the exit code once the process has exited. */
+  /** The first JSON log line, already written or still to come, that `match` accepts. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code once the process has exited (null when a signal ended it). */
   exited: Promise<number | null>;
   stop(): Promise<void>;
 }
@@ -26,6 +29,14 @@ export async function startReplica(env: Record<string, string>): Promise<Replica
   });
   const logs: string[] = [];
   const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+  const waiters: { match: (line: Record<string, unknown>) => boolean; ok: (line: Record<string, unknown>) => void }[] = [];
+  const parse = (line: string): Record<string, unknown> | undefined => {
+    try {
+      return JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  };
   let buf = '';
   const url = await new Promise<string>((ok, fail) => {
     const onData = (b: Buffer) => {
@@ -35,6 +46,12 @@ export async function startReplica(env: Record<string, string>): Promise<Replica
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         logs.push(line);
+        const json = parse(line);
+        for (const w of json ? [...waiters] : []) {
+          if (!w.match(json!)) continue;
+          waiters.splice(waiters.indexOf(w), 1);
+          w.ok(json!);
+        }
         if (line.includes('"koogate listening"')) ok(`http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`);
       }
     };
@@ -44,9 +61,16 @@ export async function startReplica(env: Record<string, string>): Promise<Replica
   });
   return {
     url,
+    pid: child.pid!,
     logs,
     child,
     exited,
+    waitForLog: (match) =>
+      new Promise((ok) => {
+        const seen = logs.map(parse).find((l) => l && match(l));
+        if (seen) return ok(seen);
+        waiters.push({ match, ok });
+      }),
     stop: () =>
       new Promise<void>((ok) => {
         if (child.exitCode !== null) return ok();

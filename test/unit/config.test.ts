@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_LOGIN_URL, isUnconfigured, loadConfig, SETTINGS, type Config } from '../../src/config/config';
 
@@ -92,6 +92,7 @@ describe('loadConfig: a full valid environment', () => {
   test('fills the documented defaults', () => {
     expect(c).toMatchObject({
       port: 8080,
+      workers: 1,
       host: '0.0.0.0',
       oaepVariant: 'auto',
       cookieName: 'koogate.sid',
@@ -115,6 +116,7 @@ describe('loadConfig: a full valid environment', () => {
   test('the defaults agree with SETTINGS (what the README shows)', () => {
     const def = (env: string) => SETTINGS.find((s) => s.env === env)?.default;
     expect(String(c.port)).toBe(def('PORT'));
+    expect(String(c.workers)).toBe(def('KOOGATE_WORKERS'));
     expect(c.host).toBe(def('KOOGATE_HOST'));
     expect(c.oaepVariant).toBe(def('KOOGATE_OAEP_VARIANT'));
     expect(c.cookieName).toBe(def('KOOGATE_COOKIE_NAME'));
@@ -249,6 +251,20 @@ describe('loadConfig: bad values are named', () => {
     const same = problemsOf(validEnv({ KOOGATE_ADMIN_TOKEN: token, KOOGATE_API_TOKEN: token }));
     expect(same.join()).toMatch(/KOOGATE_ADMIN_TOKEN must differ from KOOGATE_API_TOKEN/);
     expect(same.join()).not.toContain(token);
+  });
+
+  test('KOOGATE_WORKERS: a number, or auto for the cores this process may use; more than one needs a shared store', () => {
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(loadConfig(validEnv({ ...redis, KOOGATE_WORKERS: '4' })).workers).toBe(4);
+    expect(loadConfig(validEnv({ ...redis, KOOGATE_WORKERS: 'auto' })).workers).toBe(availableParallelism());
+    expect(loadConfig(validEnv({ REDIS_SENTINELS: '127.0.0.1:26379', KOOGATE_WORKERS: '2' })).workers).toBe(2);
+    expect(loadConfig(validEnv({ KOOGATE_WORKERS: '1' })).workers).toBe(1); // one process: the memory store is fine
+    for (const bad of ['0', '-1', '2.5', 'many', '257']) {
+      expect(problemsOf(validEnv({ ...redis, KOOGATE_WORKERS: bad })).join()).toContain(`KOOGATE_WORKERS must be auto or a whole number from 1 to 256 (got "${bad}")`);
+    }
+    const refused = problemsOf(validEnv({ KOOGATE_WORKERS: '3' })).join('\n');
+    expect(refused).toContain('KOOGATE_WORKERS=3 runs 3 worker processes, which need a shared store');
+    expect(refused).toContain('REDIS_URL');
   });
 
   test('a session secret list with no secret in it (",") is refused and named', () => {

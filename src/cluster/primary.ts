@@ -1,0 +1,155 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { AddressInfo } from 'node:net';
+import type { LogFields, Logger } from '../observability/logger';
+import { isClusterMessage, type ReadinessAnswer, type StatusRequest, type ToWorker, type WorkerCounts } from './messages';
+
+export interface PrimaryOptions {
+  workers: number;
+  log: Logger;
+  /** Fields of the one "koogate listening" line, logged once every worker listens (public URL, upstream, store). */
+  describe: LogFields;
+  /** How long a worker may drain after SIGTERM before the primary kills it. */
+  stopDeadlineMs: number;
+  /** How long a worker may take to answer a readiness probe. */
+  probeTimeoutMs?: number;
+}
+
+/** Restarts of crashing workers wait this long, doubling with each death in the last minute, up to 30 s. */
+const RESTART_BASE_MS = 250;
+const RESTART_MAX_MS = 30_000;
+const DEATH_WINDOW_MS = 60_000;
+
+/**
+ * The primary of KOOGATE_WORKERS > 1. It serves nothing itself: it forks the workers (each a whole koogate
+ * on the shared port, node:cluster handing out connections), forks a new one when one dies, answers the
+ * workers' questions about the whole process, and on SIGTERM or SIGINT relays SIGTERM to every worker,
+ * which drains as a single process does, then exits once they all have.
+ */
+export class Primary {
+  private readonly listening = new Set<number>();
+  private readonly deaths: number[] = [];
+  private everListened = false;
+  private stopping = false;
+  private failed = false;
+  private nextProbe = 1;
+  private readonly probes = new Map<number, (a: ReadinessAnswer | undefined) => void>();
+  private readonly probeTimeoutMs: number;
+  private exited!: (code: number) => void;
+  /** Resolves with the exit code once every worker is gone after a stop (or a failed start). */
+  readonly done = new Promise<number>((ok) => (this.exited = ok));
+
+  constructor(private readonly o: PrimaryOptions) {
+    this.probeTimeoutMs = o.probeTimeoutMs ?? 2000;
+  }
+
+  start(): void {
+    cluster.on('listening', this.onListening);
+    cluster.on('exit', this.onExit);
+    cluster.on('message', this.onMessage);
+    for (let i = 0; i < this.o.workers; i++) this.fork();
+    process.on('SIGTERM', () => this.stop('SIGTERM'));
+    process.on('SIGINT', () => this.stop('SIGINT'));
+  }
+
+  private fork(): void {
+    const w = cluster.fork();
+    this.o.log.info('worker started', { worker: w.id, pid: w.process.pid });
+  }
+
+  private workers(): Worker[] {
+    return Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+  }
+
+  private readonly onListening = (w: Worker, address: AddressInfo | { port?: number }): void => {
+    this.listening.add(w.id);
+    this.o.log.info('worker listening', { worker: w.id, pid: w.process.pid });
+    if (!this.everListened && this.listening.size === this.o.workers) {
+      this.everListened = true;
+      this.o.log.info('koogate listening', { port: address.port, workers: this.o.workers, ...this.o.describe });
+    }
+  };
+
+  private readonly onExit = (w: Worker, code: number | null, signal: string | null): void => {
+    this.listening.delete(w.id);
+    if (this.stopping) {
+      if (code !== 0) this.failed = true;
+      if (this.workers().length === 0) this.exited(this.failed ? 1 : 0);
+      return;
+    }
+    if (!this.everListened) {
+      // A worker that cannot start (the store unreachable, the port taken) would fail again at once.
+      this.o.log.error('worker failed to start; stopping', { worker: w.id, pid: w.process.pid, code, signal });
+      return this.stop('worker failed to start', true);
+    }
+    const now = Date.now();
+    this.deaths.push(now);
+    while (this.deaths[0]! < now - DEATH_WINDOW_MS) this.deaths.shift();
+    const delayMs = this.deaths.length <= 1 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (this.deaths.length - 2));
+    this.o.log.warn('worker died; starting another', { worker: w.id, pid: w.process.pid, code, signal, delayMs });
+    setTimeout(() => {
+      if (!this.stopping) this.fork();
+    }, delayMs).unref();
+  };
+
+  /** Relays the stop to every worker (each drains), then ends the process once all have exited; `failed`: exit 1 in any case. */
+  stop(reason: string, failed = false): void {
+    if (failed) this.failed = true;
+    if (this.stopping) return;
+    this.stopping = true;
+    this.o.log.info('shutting down', { signal: reason, workers: this.workers().length });
+    const left = this.workers();
+    if (left.length === 0) return this.exited(this.failed ? 1 : 0);
+    for (const w of left) w.process.kill('SIGTERM');
+    setTimeout(() => {
+      for (const w of this.workers()) {
+        this.o.log.error('worker did not stop in time; killing it', { worker: w.id, pid: w.process.pid });
+        w.process.kill('SIGKILL');
+      }
+    }, this.o.stopDeadlineMs).unref();
+  }
+
+  private readonly onMessage = (w: Worker, m: unknown): void => {
+    if (!isClusterMessage(m)) return;
+    if (m.koogate === 'probe-answer') return this.probes.get(m.id)?.(m);
+    if (m.koogate === 'status') void this.status(m).then((answer) => send(w, answer));
+  };
+
+  private async status(req: StatusRequest): Promise<ToWorker> {
+    const workers: WorkerCounts = { expected: this.o.workers, running: this.listening.size };
+    if (req.probe === 'live') return { koogate: 'status-answer', id: req.id, workers };
+    const running = this.workers().filter((w) => this.listening.has(w.id));
+    const answers = await Promise.all(running.map((w) => this.probe(w)));
+    const failing = answers.find((a) => !a?.ready);
+    return {
+      koogate: 'status-answer',
+      id: req.id,
+      workers: { ...workers, running: running.length, ready: answers.filter((a) => a?.ready).length },
+      reason: failing ? (failing.reason ?? 'store unreachable') : running.length === 0 ? 'no worker running' : undefined,
+    };
+  }
+
+  /** One worker's own readiness; a worker that does not answer in time is not ready. */
+  private probe(w: Worker): Promise<ReadinessAnswer | undefined> {
+    const id = this.nextProbe++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(undefined), this.probeTimeoutMs);
+      const done = (a: ReadinessAnswer | undefined) => {
+        clearTimeout(timer);
+        this.probes.delete(id);
+        resolve(a ?? { koogate: 'probe-answer', id, ready: false, reason: `worker ${w.id} not answering` });
+      };
+      this.probes.set(id, done);
+      if (!send(w, { koogate: 'probe', id })) done(undefined);
+    });
+  }
+}
+
+function send(w: Worker, m: ToWorker): boolean {
+  if (!w.isConnected()) return false;
+  w.send(m, (err: Error | null) => {
+    if (err) {
+      /* the worker is going away; its exit is handled where it happens */
+    }
+  });
+  return true;
+}

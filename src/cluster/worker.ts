@@ -1,0 +1,96 @@
+import type { Health, HealthAnswer } from '../core/health';
+import { isClusterMessage, type StatusAnswer, type StatusRequest, type ToPrimary } from './messages';
+
+/** The IPC channel to the primary: `process` in a cluster worker. */
+export interface PrimaryChannel {
+  readonly connected: boolean;
+  send(message: ToPrimary): unknown;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  off(event: 'message', listener: (message: unknown) => void): unknown;
+}
+
+export interface WorkerLinkOptions {
+  /** The cluster's id of this worker (1, 2, …; a restarted worker gets a new one). */
+  workerId: number;
+  /** This worker's own health: its store connection. */
+  local: Health;
+  storeKind: string;
+  channel: PrimaryChannel;
+  /** How long to wait for the primary's answer; it waits less long for the workers' own. */
+  timeoutMs?: number;
+}
+
+/**
+ * A worker's side of the cluster. It answers the primary's readiness probes from its own health, and makes
+ * healthz and readyz speak for the whole process, whichever worker a probe reaches: healthz is up while
+ * the primary answers, readyz is ready while every running worker can reach the store.
+ */
+export class WorkerLink {
+  private nextId = 1;
+  private readonly pending = new Map<number, (answer: StatusAnswer | undefined) => void>();
+  private readonly timeoutMs: number;
+
+  constructor(private readonly o: WorkerLinkOptions) {
+    this.timeoutMs = o.timeoutMs ?? 3000;
+  }
+
+  start(): void {
+    this.o.channel.on('message', this.onMessage);
+  }
+
+  stop(): void {
+    this.o.channel.off('message', this.onMessage);
+    for (const done of this.pending.values()) done(undefined);
+    this.pending.clear();
+  }
+
+  /** healthz and readyz for the whole process. */
+  readonly health: Health = {
+    live: async (): Promise<HealthAnswer> => {
+      const answer = await this.ask('live');
+      if (!answer) return { ok: false, body: { status: 'unavailable', worker: this.o.workerId, reason: 'primary not answering' } };
+      return { ok: true, body: { status: 'ok', worker: this.o.workerId, workers: answer.workers } };
+    },
+    ready: async (): Promise<HealthAnswer> => {
+      const answer = await this.ask('ready');
+      const base = { store: this.o.storeKind, worker: this.o.workerId };
+      if (!answer) return { ok: false, body: { status: 'unavailable', ...base, reason: 'primary not answering' } };
+      const { workers } = answer;
+      if (workers.running > 0 && workers.ready === workers.running) return { ok: true, body: { status: 'ready', ...base, workers } };
+      return { ok: false, body: { status: 'unavailable', ...base, reason: answer.reason ?? 'no worker ready', workers } };
+    },
+  };
+
+  private ask(probe: StatusRequest['probe']): Promise<StatusAnswer | undefined> {
+    if (!this.o.channel.connected) return Promise.resolve(undefined);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(undefined), this.timeoutMs);
+      const done = (answer: StatusAnswer | undefined) => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve(answer);
+      };
+      this.pending.set(id, done);
+      try {
+        this.o.channel.send({ koogate: 'status', id, probe });
+      } catch {
+        done(undefined); // the channel closed in between: the primary is gone
+      }
+    });
+  }
+
+  private readonly onMessage = (m: unknown): void => {
+    if (!isClusterMessage(m)) return;
+    if (m.koogate === 'status-answer') return this.pending.get(m.id)?.(m);
+    if (m.koogate !== 'probe') return;
+    void this.o.local.ready().then((h) => {
+      if (!this.o.channel.connected) return;
+      try {
+        this.o.channel.send({ koogate: 'probe-answer', id: m.id, ready: h.ok, reason: typeof h.body.reason === 'string' ? h.body.reason : undefined });
+      } catch {
+        /* the primary is gone; nobody waits for this answer */
+      }
+    });
+  };
+}

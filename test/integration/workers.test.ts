@@ -1,0 +1,187 @@
+import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { startSandbox, type Sandbox } from '../../src/sandbox/marketplace';
+import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants, type StackSecrets } from '../../src/sandbox/stack';
+import { loginCookie } from '../support/login';
+import { freePort, startRedis, type RedisServer } from '../support/redis';
+import { startReplica, type Replica } from '../support/replica';
+import { startTestUpstream, type TestUpstream } from '../support/upstream';
+
+const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
+
+interface Answer {
+  status: number;
+  body: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+/** One request on a connection of its own, so that node:cluster hands each to the next worker. */
+function fresh(url: string, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((ok, fail) => {
+    const req = request(url, { agent: false, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, body, json: <T>() => JSON.parse(body) as T }));
+      res.on('error', fail);
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+type Line = Record<string, unknown>;
+const msg = (m: string, extra: (l: Line) => boolean = () => true) => (l: Line) => l.msg === m && extra(l);
+
+describe('KOOGATE_WORKERS=2: two worker processes on one port, on a real Redis', () => {
+  let redis: RedisServer;
+  let sandbox: Sandbox;
+  let app: TestUpstream;
+  let secrets: StackSecrets;
+  let env: Record<string, string>;
+  let koogate: Replica;
+  let cookie: string;
+
+  beforeAll(async () => {
+    redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always']); // the outage below loses nothing
+    sandbox = await startSandbox({});
+    app = await startTestUpstream();
+    secrets = newSecrets();
+    const port = await freePort();
+    env = { ...stackEnv(sandbox, app.url, secrets, port, '127.0.0.1'), REDIS_URL: redis.url, KOOGATE_WORKERS: '2' };
+    koogate = await startReplica(env);
+    sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `${koogate.url}/_koogate/callback` });
+    await syncTenants(sandbox, koogate.url, secrets);
+    cookie = await loginCookie(koogate.url, sandbox);
+  }, 60_000);
+
+  afterAll(async () => {
+    await koogate?.stop();
+    await app?.close();
+    await sandbox?.close();
+    await redis?.dispose();
+  });
+
+  test('the primary says it listens once both workers do; each worker is its own process', async () => {
+    const started = koogate.logs.filter((l) => l.includes('"worker listening"')).map((l) => JSON.parse(l) as { worker: number; pid: number });
+    expect(started).toHaveLength(2);
+    expect(new Set(started.map((w) => w.pid)).size).toBe(2);
+    expect(started.map((w) => w.pid)).not.toContain(koogate.pid);
+    const listening = JSON.parse(koogate.logs.find((l) => l.includes('"koogate listening"'))!) as Line;
+    expect(listening).toMatchObject({ workers: 2, store: 'redis', port: Number(new URL(koogate.url).port) });
+    expect(koogate.logs.indexOf(koogate.logs.find((l) => l.includes('"koogate listening"'))!)).toBeGreaterThan(
+      koogate.logs.findLastIndex((l) => l.includes('"worker listening"')),
+    );
+  });
+
+  test('both workers serve the port, and the logged-in session works on whichever a connection reaches', async () => {
+    const answered = new Set<number>();
+    for (let i = 0; i < 10; i++) {
+      const h = await fresh(`${koogate.url}/_koogate/healthz`);
+      expect(h.status).toBe(200);
+      const body = h.json<{ status: string; worker: number; workers: unknown }>();
+      expect(body).toMatchObject({ status: 'ok', workers: { expected: 2, running: 2 } });
+      answered.add(body.worker);
+    }
+    expect(answered.size).toBe(2);
+
+    app.seen.length = 0;
+    for (let i = 0; i < 10; i++) {
+      const r = await fresh(`${koogate.url}/api/who?i=${i}`, { cookie, accept: 'application/json' });
+      expect(r.status).toBe(200);
+    }
+    expect(app.seen).toHaveLength(10);
+    for (const s of app.seen) expect(s.headers['x-forwarded-user']).toBe('zhangwei');
+  });
+
+  test('readyz answers for every worker: ready while each reaches Redis, 503 from any worker while Redis is down', async () => {
+    const ready = await fresh(`${koogate.url}/_koogate/readyz`);
+    expect(ready.status).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ready', store: 'redis', workers: { expected: 2, running: 2, ready: 2 } });
+
+    await redis.stop();
+    try {
+      for (let i = 0; i < 2; i++) {
+        const down = await fresh(`${koogate.url}/_koogate/readyz`);
+        expect(down.status).toBe(503);
+        expect(down.json()).toMatchObject({ status: 'unavailable', reason: 'store unreachable', workers: { running: 2, ready: 0 } });
+        // The process is still alive: liveness must not restart it for an outage of Redis.
+        expect((await fresh(`${koogate.url}/_koogate/healthz`)).status).toBe(200);
+      }
+    } finally {
+      await redis.start();
+    }
+    let back = 0;
+    for (let i = 0; i < 100 && back !== 200; i++) {
+      back = (await fresh(`${koogate.url}/_koogate/readyz`)).status;
+      if (back !== 200) await new Promise((r) => setTimeout(r, 100)); // ioredis reconnects on its own schedule
+    }
+    expect(back).toBe(200);
+  }, 30_000);
+
+  test('a killed worker is replaced by a new one, and requests are served meanwhile and after', async () => {
+    const workers = koogate.logs.filter((l) => l.includes('"worker listening"')).map((l) => JSON.parse(l) as { worker: number; pid: number });
+    const victim = workers[workers.length - 1]!;
+    process.kill(victim.pid, 'SIGKILL');
+    await koogate.waitForLog(msg('worker died; starting another', (l) => l.pid === victim.pid && l.signal === 'SIGKILL'));
+    // Until the new one listens, the other worker takes every connection.
+    expect((await fresh(`${koogate.url}/api/meanwhile`, { cookie, accept: 'application/json' })).status).toBe(200);
+    const replacement = await koogate.waitForLog(msg('worker listening', (l) => !workers.some((w) => w.worker === l.worker)));
+    expect(replacement.pid).not.toBe(victim.pid);
+
+    const answered = new Set<number>();
+    for (let i = 0; i < 10; i++) {
+      const h = (await fresh(`${koogate.url}/_koogate/healthz`)).json<{ worker: number; workers: unknown }>();
+      expect(h.workers).toEqual({ expected: 2, running: 2 });
+      answered.add(h.worker);
+    }
+    expect(answered).toContain(replacement.worker);
+    expect(answered).not.toContain(victim.worker);
+    for (let i = 0; i < 4; i++) expect((await fresh(`${koogate.url}/api/after?i=${i}`, { cookie, accept: 'application/json' })).status).toBe(200);
+  }, 30_000);
+
+  test('a worker that cannot start stops the whole process, instead of being restarted for ever', async () => {
+    const taken: Server = createServer();
+    const port = await new Promise<number>((ok) => taken.listen(0, '127.0.0.1', () => ok((taken.address() as { port: number }).port)));
+    try {
+      const r = spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env, PORT: String(port) }, encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toContain('worker failed to start; stopping');
+      expect(r.stdout).not.toContain('worker died; starting another');
+    } finally {
+      taken.close();
+    }
+  }, 40_000);
+
+  // Last: it ends the process.
+  test('SIGTERM reaches every worker through the primary; the process exits 0 and starts no worker again', async () => {
+    const workerPids = koogate.logs.filter((l) => l.includes('"worker listening"')).map((l) => (JSON.parse(l) as { pid: number }).pid);
+    process.kill(koogate.pid, 'SIGTERM');
+    expect(await koogate.exited).toBe(0);
+    const stop = koogate.logs.findIndex((l) => l.includes('"shutting down"'));
+    expect(stop).toBeGreaterThan(-1);
+    expect(koogate.logs.slice(stop).some((l) => l.includes('"worker started"') || l.includes('"worker died'))).toBe(false);
+    for (const pid of workerPids) expect(() => process.kill(pid, 0)).toThrow(); // every worker is gone
+  }, 30_000);
+});
+
+describe('KOOGATE_WORKERS settings', () => {
+  const run = (env: Record<string, string>) => spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env }, encoding: 'utf8', timeout: 20_000 });
+
+  test('more than one worker without Redis is refused at start-up: the memory store lives in one process', async () => {
+    const sandbox = await startSandbox({});
+    try {
+      const env = { ...stackEnv(sandbox, 'http://127.0.0.1:9', newSecrets(), await freePort(), '127.0.0.1'), KOOGATE_WORKERS: '2' };
+      const r = run(env);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('KOOGATE_WORKERS=2');
+      expect(r.stderr).toContain('REDIS_URL');
+      expect(r.stderr).toMatch(/memory store/);
+      expect(r.stdout).not.toContain('worker started');
+    } finally {
+      await sandbox.close();
+    }
+  }, 30_000);
+});
