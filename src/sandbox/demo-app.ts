@@ -13,10 +13,10 @@
  * ALL /api/echo (method, url, headers, body length and sha256, streamed).
  */
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import express, { type Request, type Response } from 'express';
-import { escapeHtml } from './login-page';
+import { escapeHtml, pageShell, sendPage } from './page-shell';
+import { serve } from './serve';
 
 export interface DemoIdentity {
   user?: string;
@@ -97,35 +97,22 @@ const STYLE = `
 `;
 
 function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header>演示应用<span class="en">Demo app · behind koogate</span></header>
+  return pageShell({
+    title: escapeHtml(title),
+    style: STYLE,
+    body: `<header>演示应用<span class="en">Demo app · behind koogate</span></header>
 <main>
 ${body}
 </main>
-</body>
-</html>
-`;
+`,
+  });
 }
 
+// No form-action: the logout post is redirected by koogate to the marketplace, another origin.
+const CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'";
+
 function sendHtml(res: Response, status: number, html: string): void {
-  res
-    .status(status)
-    .set({
-      'Content-Type': 'text/html; charset=utf-8',
-      'Cache-Control': 'no-store',
-      // No form-action: the logout post is redirected by koogate to the marketplace, another origin.
-      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'",
-      'X-Content-Type-Options': 'nosniff',
-    })
-    .send(html);
+  sendPage(res, status, html, CSP);
 }
 
 function landing(id: DemoIdentity): string {
@@ -232,37 +219,12 @@ export async function startDemoApp(opts: { host?: string; port?: number } = {}):
     );
   });
 
-  const server: Server = createServer(app);
-  const sockets = new Set<Socket>();
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host === '::' ? '::1' : host}]` : host;
-  const url = `http://${urlHost}:${port}`;
-  let closed = false;
-
+  const served = await serve(app, opts.host ?? '127.0.0.1', opts.port ?? 0);
   return {
-    url,
+    url: served.url,
     get lastRequest() {
       return lastRequest;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
-      await done;
-    },
+    close: () => served.close(),
   };
 }

@@ -7,6 +7,9 @@
  * JSON island, and the page's script reads `location.hash` and decides. No external resources; the
  * inline style and script carry a CSP nonce.
  */
+import { randomBytes } from 'node:crypto';
+import type { Response } from 'express';
+import { escapeHtml, pageShell, sendPage } from './page-shell';
 
 export interface LoginPageUser {
   userName: string;
@@ -29,23 +32,6 @@ export interface LoginPageData {
   /** Where the form posts and where a live session continues (absolute paths on the sandbox). */
   authorizePath: string;
   continuePath: string;
-}
-
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => {
-    switch (c) {
-      case '&':
-        return '&amp;';
-      case '<':
-        return '&lt;';
-      case '>':
-        return '&gt;';
-      case '"':
-        return '&quot;';
-      default:
-        return '&#39;';
-    }
-  });
 }
 
 /** JSON safe to embed in a `<script type="application/json">` element. */
@@ -171,25 +157,30 @@ const SCRIPT = `
 })();
 `;
 
-/** The stand-in's page shell: its style (allowed by the CSP nonce), its brand line, then `main`. */
+/** The stand-in's pages: its style (allowed by the CSP nonce), its brand line, then `main`. */
 function page(title: string, nonce: string, main: string, after = ''): string {
-  const n = escapeHtml(nonce);
-  return `<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
-<style nonce="${n}">${STYLE}</style>
-</head>
-<body>
-<main>
+  return pageShell({
+    title,
+    style: STYLE,
+    nonce,
+    body: `<main>
   <div class="brand">华为云云商店 · KooGallery sandbox</div>
 ${main}
 </main>
-${after}</body>
-</html>
-`;
+${after}`,
+  });
+}
+
+/** Sends a stand-in page: `render` gets the nonce its inline style and script carry. */
+export function sendMarketplacePage(res: Response, status: number, render: (nonce: string) => string): void {
+  const nonce = randomBytes(16).toString('base64');
+  // No form-action: Chromium applies it to the redirect after the post, which leaves this origin.
+  const csp = `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; base-uri 'none'; frame-ancestors 'none'`;
+  sendPage(res, status, render(nonce), csp, { 'Referrer-Policy': 'no-referrer' });
+}
+
+export function sendMarketplaceError(res: Response, status: number, zh: string, en: string): void {
+  sendMarketplacePage(res, status, (nonce) => renderErrorPage(status, zh, en, nonce));
 }
 
 export function renderLoginPage(data: LoginPageData, nonce: string): string {

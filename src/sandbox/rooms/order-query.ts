@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { verifyRequest } from '../outbound/aksk-signature';
+import { verifyRequest } from '../../outbound/aksk-signature';
 
 /**
  * The stand-in's order query: GET /api/mkp-openapi-public/global/v1/order/query?orderId=&orderLineId=,

@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { usageSignatureValid } from '../outbound/usage-signature';
+import { usageSignatureValid } from '../../outbound/usage-signature';
 import { applyFailure, type OpenApiFailure } from './order-query';
 
 /**
