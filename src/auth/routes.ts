@@ -6,6 +6,8 @@ import { pickLang, UI_TEXT } from '../pages/messages';
 import type { Views } from '../pages/views';
 import { logoutUrl, type MarketplaceOAuth } from '../marketplace/oauth';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { requestContext, requestFields } from '../observability/requests';
 import { destroy, regenerate, save } from '../sessions/session-calls';
 import type { SessionService } from '../sessions/session-service';
 import type { GrantStore } from '../tokens/grant-store';
@@ -28,6 +30,7 @@ export interface AuthRoutesDeps {
   tx: TransactionCookie;
   views: Views;
   log: Logger;
+  metrics?: Metrics;
 }
 
 const single = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -47,6 +50,7 @@ export function authRoutes(d: AuthRoutesDeps): Router {
   });
 
   router.get('/callback', async (req: Request, res: Response, next: NextFunction) => {
+    const rid = requestFields(req);
     try {
       res.setHeader('Cache-Control', 'no-store');
       const code = single(req.query.code);
@@ -58,7 +62,8 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       if (!tx) {
         // IdP-initiated from the workbench, or forged: the unified login answers at once with a fresh code
         // when the marketplace session is live, this time in a browser that holds a transaction.
-        log.info('callback without login transaction; sending the browser through the unified login', { tenantId });
+        log.info('callback without login transaction; sending the browser through the unified login', { ...rid, tenantId });
+        d.metrics?.login('bounced');
         d.tx.start(res, { returnTo: '/', bounced: true });
         res.redirect(302, d.loginUrl);
         return;
@@ -80,7 +85,8 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       const access = await d.access.check(tenantId, marketplaceUser.userName);
       if (!access.allowed) {
         const reason = access.known ? 'authorization cancelled or user disabled' : 'not authorized by authSync';
-        log.info('login refused', { tenantId, userName: marketplaceUser.userName, policy: d.access.rule, reason });
+        d.metrics?.login('KOOGATE_USER_NOT_AUTHORIZED');
+        log.info('login refused', { ...rid, tenantId, userName: marketplaceUser.userName, policy: d.access.rule, reason });
         sendLoginRefused(req, res, d.views, {
           user: marketplaceUser,
           tenantName: tenant.name,
@@ -97,10 +103,17 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       await regenerate(req);
       await d.sessions.start(req, user, grant);
       await save(req);
-      log.info('login', { tenantId, userName: user.userName, bounced: Boolean(tx.bounced) });
+      log.info('login', { ...rid, tenantId, userName: user.userName, bounced: Boolean(tx.bounced) });
+      d.metrics?.login('success');
+      const ctx = requestContext(req);
+      if (ctx) {
+        ctx.tenantId = tenantId;
+        ctx.userName = user.userName;
+      }
       // Checked again in its final form: the transaction cookie may predate today's rule.
       res.redirect(302, safeReturnTo(tx.returnTo));
     } catch (e) {
+      d.metrics?.login(e instanceof KoogateError ? e.code : 'KOOGATE_INTERNAL');
       next(e);
     }
   });
@@ -127,7 +140,13 @@ export function authRoutes(d: AuthRoutesDeps): Router {
         await d.sessions.release(req.sessionID, auth);
         await destroy(req);
         if (tenant) target = marketplaceLogout(tenant.domainName);
-        log.info('logout', { tenantId: auth.user.tenantId, userName: auth.user.userName });
+        log.info('logout', { ...requestFields(req), tenantId: auth.user.tenantId, userName: auth.user.userName });
+        d.metrics?.sessionEnded('logout');
+        const ctx = requestContext(req);
+        if (ctx) {
+          ctx.tenantId = auth.user.tenantId;
+          ctx.userName = auth.user.userName;
+        }
       }
       res.clearCookie(d.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: d.cookieSecure });
       res.setHeader('Cache-Control', 'no-store');

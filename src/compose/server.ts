@@ -40,6 +40,10 @@ import { Webhook } from '../webhook/webhook';
 import type { Health } from '../core/health';
 import { storeHealth } from '../store/health';
 import { WorkerLink, type PrimaryChannel } from '../cluster/worker';
+import { WEBHOOK_DEAD_LETTERS, WEBHOOK_QUEUE } from '../webhook/delivery';
+import { Metrics } from '../observability/metrics';
+import { startMetricsListener, type MetricsListener } from '../observability/metrics-server';
+import { RequestTracker } from '../observability/requests';
 
 export interface Koogate {
   url: string;
@@ -47,6 +51,9 @@ export interface Koogate {
   store: KeyValueStore;
   directory: Directory;
   sessions: SessionService;
+  metrics: Metrics;
+  /** The metrics listener's port, when KOOGATE_METRICS_PORT turned it on. */
+  metricsPort?: number;
   close(): Promise<void>;
 }
 
@@ -58,20 +65,21 @@ export interface StartOptions {
 /** The composition root: builds every collaborator from one validated Config and starts listening. */
 export async function startKoogate(config: Config, log: Logger, opts: StartOptions = {}): Promise<Koogate> {
   warnOfUntrustedProxy(config, log);
-  const { store, redis } = await buildStore(config, log);
+  const metrics = new Metrics();
+  const { store, redis } = await buildStore(config, log, metrics);
   const sealer = Sealer.fromSecrets(config.encryptionSecrets);
   const directory = await buildDirectory(config, store, sealer, log);
-  const tokens = buildTokens(config, store, sealer, directory, log);
-  const sessions = await buildSessions(config, store, redis, tokens, log);
+  const tokens = buildTokens(config, store, sealer, directory, log, metrics);
+  const sessions = await buildSessions(config, store, redis, tokens, log, metrics);
   const access = new AccessControl({
     rule: config.accessPolicy,
     directory: { getUserAccess: (t, u) => directory.getUserAccess(t, u), subscriptionOf: (t) => directory.subscriptionOf(t, config.appId) },
     sessions: sessions.service,
     notify: (msg) => sessions.bus.publish(msg),
   });
-  const request = buildRequestPath(config, sessions, tokens, access, log);
-  const webhook = config.webhook ? new Webhook({ settings: config.webhook, store, log }) : undefined;
-  const kit = buildKitRouter(config, store, directory, access, webhook, log);
+  const request = buildRequestPath(config, sessions, tokens, access, log, metrics);
+  const webhook = buildWebhook(config, store, log, metrics);
+  const kit = buildKitRouter(config, store, directory, access, webhook, log, metrics);
   const basic = buildBasicRouter(config, store, directory, access, webhook, log);
   const health = buildHealth(store, opts.workerId, log);
   const app = createApp({
@@ -89,6 +97,7 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
     tx: new TransactionCookie(config.sessionSecrets, config.cookieSecure),
     views: request.views,
     log,
+    metrics,
     session: sessions.middleware,
     health: health.answer,
     kit,
@@ -102,17 +111,21 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
   logProductionAddress(config, log);
   const { server, url } = await listen(config, gateway, log, !health.worker);
   webhook?.start();
+  const metricsListener: MetricsListener | undefined = config.metrics ? await startMetricsListener(metrics, config.metrics.port, config.metrics.host, log) : undefined;
   return {
     url,
     server,
     store,
     directory,
     sessions: sessions.service,
+    metrics,
+    metricsPort: metricsListener?.port,
     async close() {
       await new Promise<void>((ok) => {
         server.close(() => ok());
         server.closeAllConnections();
       });
+      await metricsListener?.close();
       request.sockets.stop();
       health.worker?.stop();
       // Before the store closes: attempts cut short are handed back to the queue.
@@ -131,14 +144,16 @@ function warnOfUntrustedProxy(config: Config, log: Logger): void {
 }
 
 /** The shared store: Redis when configured, else memory (one process only). */
-async function buildStore(config: Config, log: Logger): Promise<{ store: KeyValueStore; redis?: RedisClient }> {
+async function buildStore(config: Config, log: Logger, metrics: Metrics): Promise<{ store: KeyValueStore; redis?: RedisClient }> {
   if (!config.redis) {
     log.warn('no REDIS_URL: sessions and synced tenants are kept in memory; this suits one process only and is lost on restart');
     return { store: new MemoryStore() };
   }
   const redis = createRedisClient(config.redis, log.child({ component: 'redis' }));
   await redis.connect();
-  return { store: new RedisStore(redis), redis };
+  const store = new RedisStore(redis);
+  store.onFailure = () => metrics.storeError();
+  return { store, redis };
 }
 
 /** Tenants, credentials and users; the seed file, when one is configured, is loaded first. */
@@ -158,8 +173,8 @@ interface Tokens {
 }
 
 /** The marketplace's OAuth client, the sealed grant records and their renewal. */
-function buildTokens(config: Config, store: KeyValueStore, sealer: Sealer, directory: Directory, log: Logger): Tokens {
-  const oauth = new MarketplaceOAuth({ timeoutMs: config.marketplaceTimeoutMs, allowHttp: config.allowHttpMarketplace, log });
+function buildTokens(config: Config, store: KeyValueStore, sealer: Sealer, directory: Directory, log: Logger, metrics: Metrics): Tokens {
+  const oauth = new MarketplaceOAuth({ timeoutMs: config.marketplaceTimeoutMs, allowHttp: config.allowHttpMarketplace, log, metrics });
   const grants = new GrantStore(store, sealer, {
     absoluteMs: config.sessionAbsoluteSeconds * 1000,
     refreshTokenMs: config.refreshTokenLifetimeSeconds * 1000,
@@ -171,6 +186,7 @@ function buildTokens(config: Config, store: KeyValueStore, sealer: Sealer, direc
     // A waiting replica gives up on another's renewal after what that renewal may take at most.
     waitMs: config.marketplaceTimeoutMs + 2 * config.renewLockLeaseMs,
     log,
+    metrics,
   });
   return { oauth, grants, renewal };
 }
@@ -183,11 +199,11 @@ interface Sessions {
 }
 
 /** express-session for koogate's own routes, the session service, and the bus that tells every replica. */
-async function buildSessions(config: Config, store: KeyValueStore, redis: RedisClient | undefined, tokens: Tokens, log: Logger): Promise<Sessions> {
+async function buildSessions(config: Config, store: KeyValueStore, redis: RedisClient | undefined, tokens: Tokens, log: Logger, metrics: Metrics): Promise<Sessions> {
   const absoluteMs = config.sessionAbsoluteSeconds * 1000;
   const layer = createSessionLayer({ secrets: config.sessionSecrets, cookieName: config.cookieName, secure: config.cookieSecure, maxAgeMs: absoluteMs, redis });
   const bus: InvalidationBus = redis ? await RedisBus.start(redis, log) : new LocalBus();
-  const service = new SessionService(store, layer.store, tokens.grants, { idleMs: config.sessionIdleSeconds * 1000, absoluteMs }, log, bus);
+  const service = new SessionService(store, layer.store, tokens.grants, { idleMs: config.sessionIdleSeconds * 1000, absoluteMs }, log, bus, metrics);
   return { service, middleware: layer.middleware, store: layer.store, bus };
 }
 
@@ -203,7 +219,7 @@ interface RequestPath {
  * Everything a proxied request meets: the session check (cached, invalidated by the bus), the forwarder,
  * the websocket registry and the signed assertion. The gateway's own app is added by the caller.
  */
-function buildRequestPath(config: Config, sessions: Sessions, tokens: Tokens, access: AccessControl, log: Logger): RequestPath {
+function buildRequestPath(config: Config, sessions: Sessions, tokens: Tokens, access: AccessControl, log: Logger, metrics: Metrics): RequestPath {
   const cache = new SessionCache(config.sessionCacheMs);
   const auth = new SessionAuthenticator({
     cookie: new SessionCookie(config.cookieName, config.sessionSecrets, { secure: config.cookieSecure }),
@@ -215,12 +231,15 @@ function buildRequestPath(config: Config, sessions: Sessions, tokens: Tokens, ac
     access: (user) => access.check(user.tenantId, user.userName),
     renewSkewMs: config.renewSkewSeconds * 1000,
     log,
+    metrics,
   });
   const sockets = new WebSocketRegistry((cookie) => auth.authenticate(cookie), config.wsRecheckSeconds * 1000, log);
   sessions.bus.subscribe((msg) => {
     cache.apply(msg);
     sockets.apply(msg);
   });
+  metrics.gauge('websockets_open', 'Websockets (and other upgrades) open through this replica.', [], (g) => g.set(sockets.size));
+  const trust = compileTrust(config.trustProxy);
   const assertion = config.assertionKeyPem
     ? new AssertionSigner(config.assertionKeyPem, config.publicUrl.origin, config.upstream.url.origin, config.assertionTtlSeconds)
     : undefined;
@@ -238,17 +257,28 @@ function buildRequestPath(config: Config, sessions: Sessions, tokens: Tokens, ac
       isPublic: publicPathMatcher(config.publicPaths),
       producePath: config.producePath,
       ownCookies: [config.cookieName, TX_COOKIE],
-      trust: compileTrust(config.trustProxy),
+      trust,
       corsOrigins: config.corsOrigins,
       assertion: assertion ? (user) => assertion.headers(user) : undefined,
       views,
+      requests: new RequestTracker({ metrics, accessLog: config.accessLog ? log.child({ log: 'access' }) : undefined, trusted: (addr) => trust(addr, 0) }),
       log,
     },
   };
 }
 
+/** The webhook to the app, when configured; its queue depth and dead letters are read at each scrape. */
+function buildWebhook(config: Config, store: KeyValueStore, log: Logger, metrics: Metrics): Webhook | undefined {
+  if (!config.webhook) return undefined;
+  // From the shared store: every replica reports the one queue.
+  const size = (queue: string) => async (g: { set(v: number): void }) => g.set(await store.queueSize(queue).catch(() => Number.NaN));
+  metrics.gauge('webhook_queue_depth', 'Webhook events waiting for delivery or a retry (the shared queue).', [], size(WEBHOOK_QUEUE));
+  metrics.gauge('webhook_dead_letters', 'Webhook events given up on and kept in the dead letters (the newest 1000).', [], size(WEBHOOK_DEAD_LETTERS));
+  return new Webhook({ settings: config.webhook, store, log, metrics });
+}
+
 /** Kit sync: verified, decrypted, applied; access changes followed, applied calls queued for the webhook. */
-function buildKitRouter(config: Config, store: KeyValueStore, directory: Directory, access: AccessControl, webhook: Webhook | undefined, log: Logger): ReturnType<typeof kitRouter> {
+function buildKitRouter(config: Config, store: KeyValueStore, directory: Directory, access: AccessControl, webhook: Webhook | undefined, log: Logger, metrics: Metrics): ReturnType<typeof kitRouter> {
   const variants: readonly OaepVariant[] = config.oaepVariant === 'auto' ? OAEP_VARIANTS : [config.oaepVariant];
   const kitVerify = { accessKey: config.kitAccessKey, windowMs: config.kitWindowSeconds * 1000, store };
   return kitRouter({
@@ -260,6 +290,7 @@ function buildKitRouter(config: Config, store: KeyValueStore, directory: Directo
     oaepVariants: variants,
     allowHttpMarketplace: config.allowHttpMarketplace,
     log,
+    metrics,
     onAccessChanged: (change) => access.follow(change),
     // Applied kit calls reach the app as signed events, queued in the store and posted after the answer.
     onApplied: webhook ? (call) => webhook.publish(call) : undefined,

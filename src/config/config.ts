@@ -57,6 +57,8 @@ interface Resolved {
   workers: number;
   /** Off without KOOGATE_WEBHOOK_URL. */
   webhook?: WebhookSettings;
+  /** The Prometheus listener; off without KOOGATE_METRICS_PORT. */
+  metrics?: { port: number; host: string };
 }
 
 /** One validated configuration object; nothing else in koogate reads the environment. */
@@ -137,6 +139,7 @@ function resolve(p: Parsed, problem: (text: string) => void): Config {
     redis,
     cookieSecure: p.cookieSecure === 'auto' ? p.publicUrl.protocol === 'https:' : p.cookieSecure,
     webhook: webhookSettings(p.webhook, problem),
+    metrics: metricsListener(p.metrics, p.port, problem),
   };
 }
 
@@ -144,6 +147,14 @@ function basicHookSettings(p: Parsed, problem: (text: string) => void): BasicHoo
   if (!p.basicHook.url) return undefined;
   if (p.webhook.secrets.length === 0) problem('KOOGATE_BASIC_HOOK_URL needs KOOGATE_WEBHOOK_SECRET: the app verifies each hook request with it');
   return { url: p.basicHook.url, secrets: p.webhook.secrets, timeoutMs: p.basicHook.timeoutMs };
+}
+
+function metricsListener(m: Parsed['metrics'], publicPort: number, problem: (text: string) => void): Config['metrics'] {
+  if (m.port === undefined) return undefined;
+  const port = Number(m.port);
+  // The series describe the process and its traffic: never on the port browsers reach.
+  if (port !== 0 && port === publicPort) problem(`KOOGATE_METRICS_PORT must differ from PORT (both are ${port}): metrics are never served on the public port`);
+  return { port, host: m.host };
 }
 
 function webhookSettings(w: Parsed['webhook'], problem: (text: string) => void): WebhookSettings | undefined {

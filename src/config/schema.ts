@@ -301,5 +301,23 @@ export const SCHEMA = {
     env: 'KOOGATE_SEED_FILE',
     meaning: 'JSON file of tenants, app credentials and authorized users loaded at start (development and tests; production data arrives by kit sync).',
   }),
+  accessLog: flag({
+    env: 'KOOGATE_ACCESS_LOG',
+    default: true,
+    meaning: 'One JSON access-log line per request (method, path without the query, status, ms, bytes, tenant, user, request id): true or false.',
+  }),
+  /** Resolved by config.ts: the listener is off without a port. */
+  metrics: {
+    port: text({
+      env: 'KOOGATE_METRICS_PORT',
+      check: (v) => (/^\d{1,5}$/.test(v) && Number(v) <= 65535 ? undefined : 'must be a port number from 0 to 65535'),
+      meaning: 'Port of the Prometheus metrics listener (`GET /metrics`), separate from PORT. Unset: no metrics listener.',
+    }),
+    host: text({
+      env: 'KOOGATE_METRICS_HOST',
+      default: '127.0.0.1',
+      meaning: 'Interface the metrics listener binds to; 0.0.0.0 lets a Prometheus on another host (or pod) scrape it.',
+    }),
+  },
   logLevel: choice({ env: 'KOOGATE_LOG_LEVEL', values: LOG_LEVELS, default: 'info', meaning: 'debug, info, warn or error. Logs are JSON lines on stdout.' }),
 } satisfies Schema;

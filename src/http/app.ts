@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger';
 import type { AssertionSigner } from '../proxy/assertion';
 import type { Health } from '../core/health';
 import { sendError, toKoogateError } from '../pages/respond';
+import { requestFields } from '../observability/requests';
 
 export interface AppDeps extends AuthRoutesDeps {
   trustProxy: boolean | number | string;
@@ -72,7 +73,7 @@ export function createApp(d: AppDeps): Express {
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = toKoogateError(err);
-    const fields = { errorCode: e.code, path: req.path, ...e.detail };
+    const fields = { ...requestFields(req), errorCode: e.code, path: req.path, ...e.detail };
     if (e.status >= 500) d.log.error('request failed', fields);
     else d.log.info('request refused', fields);
     if (res.headersSent) return void res.end();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger';
@@ -11,6 +12,7 @@ import { KoogateError } from '../core/errors';
 import { isPageNavigation, loginPath, sendError, socketAnswer, toKoogateError } from '../pages/respond';
 import type { Views } from '../pages/views';
 import { parseTarget, type RequestTarget } from './request-target';
+import { requestContext, type RequestTracker } from '../observability/requests';
 
 export interface GatewayDeps {
   /** koogate's own routes (/_koogate/*, /produceAPI/*): express. */
@@ -28,6 +30,8 @@ export interface GatewayDeps {
   /** Extra identity headers for the app (the signed assertion), or none. */
   assertion?: (user: MarketplaceUser) => Record<string, string>;
   views: Views;
+  /** Request ids, the access log and the proxied-request metric: one call per request. */
+  requests: RequestTracker;
   log: Logger;
 }
 
@@ -43,10 +47,12 @@ export class Gateway {
     return path.startsWith('/_koogate/') || path === '/_koogate' || path.startsWith('/produceAPI/') || path === p || path === `${p}/` || path.startsWith(`${p}/produceAPI/`);
   }
 
-  private upstreamHeaders(req: IncomingMessage, user: MarketplaceUser | undefined): Record<string, string | string[]> {
+  private upstreamHeaders(req: IncomingMessage, user: MarketplaceUser | undefined, requestId: string): Record<string, string | string[]> {
     const h = endToEndRequestHeaders(req.headers, isIdentityHeader);
     stripCookies(h, this.d.ownCookies);
     setForwarded(h, req, this.d.trust);
+    // The app logs the id koogate logs, so one request is traced across both.
+    h['x-request-id'] = requestId;
     if (user) {
       Object.assign(h, identityHeaders(user));
       if (this.d.assertion) Object.assign(h, this.d.assertion(user));
@@ -56,18 +62,22 @@ export class Gateway {
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     const target = parseTarget(req.url ?? '/');
+    const own = !target || this.isOwn(target.path);
+    const ctx = this.d.requests.begin(req, res, own ? 'own' : 'proxy');
     if (!target) return this.badTarget(req, res);
-    if (this.isOwn(target.path)) return this.d.own(req, res);
+    if (own) return this.d.own(req, res);
     req.url = target.url;
     this.d.auth
       .authenticate(req.headers.cookie)
       .then((outcome) => {
         if (outcome.kind === 'user') {
           if (outcome.setCookie) res.setHeader('Set-Cookie', outcome.setCookie);
-          return this.forward(req, res, outcome.user);
+          ctx.tenantId = outcome.user.tenantId;
+          ctx.userName = outcome.user.userName;
+          return this.forward(req, res, outcome.user, ctx.id);
         }
         if (outcome.clearCookie) res.setHeader('Set-Cookie', outcome.clearCookie);
-        if (this.d.isPublic(target)) return this.forward(req, res, undefined);
+        if (this.d.isPublic(target)) return this.forward(req, res, undefined, ctx.id);
         if (isPageNavigation(req)) {
           res.statusCode = 302;
           res.setHeader('Location', loginPath(target.url));
@@ -87,12 +97,12 @@ export class Gateway {
     sendError(req, res, this.d.views, new KoogateError('KOOGATE_BAD_REQUEST', 'Bad request.'), { returnTo: '/' });
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, user: MarketplaceUser | undefined): void {
-    this.d.forwarder.web(req, res, this.upstreamHeaders(req, user), (err) => this.fail(req, res, err, req.url ?? '/'));
+  private forward(req: IncomingMessage, res: ServerResponse, user: MarketplaceUser | undefined, requestId: string): void {
+    this.d.forwarder.web(req, res, this.upstreamHeaders(req, user, requestId), (err) => this.fail(req, res, err, req.url ?? '/'));
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, err: KoogateError, returnTo: string, headers?: Record<string, string>): void {
-    if (err.status >= 500) this.d.log.error('request failed', { errorCode: err.code, path: returnTo.split('?')[0], ...err.detail });
+    if (err.status >= 500) this.d.log.error('request failed', { requestId: requestContext(req)?.id, errorCode: err.code, path: returnTo.split('?')[0], ...err.detail });
     // Part of an answer already left: nothing sensible can follow it.
     if (res.headersSent) return void res.destroy();
     try {
@@ -130,7 +140,7 @@ export class Gateway {
     if (!user && !this.d.isPublic(target)) {
       return answerOnSocket(socket, new KoogateError('KOOGATE_SESSION_EXPIRED', 'Authentication required.'), target.url);
     }
-    const upstream = await this.d.forwarder.upgrade(req, socket, head, this.upstreamHeaders(req, user), (err) => answerOnSocket(socket, err));
+    const upstream = await this.d.forwarder.upgrade(req, socket, head, this.upstreamHeaders(req, user, randomUUID()), (err) => answerOnSocket(socket, err));
     if (upstream && outcome.kind === 'user') this.d.sockets.add({ sid: outcome.sid, cookie: req.headers.cookie, user: outcome.user, client: socket, upstream });
   }
 }

@@ -4,6 +4,7 @@ import type { OaepVariant } from '../crypto/rsa-oaep';
 import type { AccessChange } from '../core/access';
 import type { Directory } from '../directory/directory';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import { applicationSyncSchema, applyApplicationSync } from './application-sync';
 import { applyAuthSync, authSyncSchema } from './auth-sync';
 import { describeIssues, withoutNulls } from './fields';
@@ -23,6 +24,7 @@ export interface KitDeps {
   oaepVariants: readonly OaepVariant[];
   allowHttpMarketplace: boolean;
   log: Logger;
+  metrics?: Metrics;
   /**
    * Called after a call's changes are stored, once per change, so live sessions follow the directory.
    * A failure answers 000500: retrying the call is safe (it is idempotent) and reports the change again.
@@ -112,10 +114,10 @@ export function kitRouter(deps: KitDeps): Router {
   const rawBody = express.raw({ type: () => true, limit: BODY_LIMIT });
 
   router.post('/v2/:iface', rawBody, async (req: Request, res: Response) => {
-    answer(res, 'v2', await handle('v2', String(req.params.iface), req));
+    answer(res, 'v2', await handle('v2', String(req.params.iface), req), String(req.params.iface));
   });
   router.post('/:iface', rawBody, async (req: Request, res: Response) => {
-    answer(res, 'v1', await handle('v1', String(req.params.iface), req));
+    answer(res, 'v1', await handle('v1', String(req.params.iface), req), String(req.params.iface));
   });
   // Body-parser failures (too large, bad encoding, aborted) are still kit answers, never an error page.
   router.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -124,10 +126,12 @@ export function kitRouter(deps: KitDeps): Router {
     const msg = e.type === 'entity.too.large' ? `body is larger than ${BODY_LIMIT}` : 'body could not be read';
     log.warn('kit sync refused', { generation, path: req.path, resultCode: KIT_RESULT.badParameter, reason: e.message ?? String(err) });
     if (res.headersSent) return void res.end();
-    answer(res, generation, { resultCode: KIT_RESULT.badParameter, resultMsg: msg });
+    answer(res, generation, { resultCode: KIT_RESULT.badParameter, resultMsg: msg }, req.path.split('/').pop() ?? '');
   });
 
-  function answer(res: Response, generation: Generation, a: KitAnswer): void {
+  function answer(res: Response, generation: Generation, a: KitAnswer, iface: string): void {
+    // Only known names become label values: a path is the sender's to choose.
+    deps.metrics?.kitCall(Object.hasOwn(handlers, iface) ? iface : 'unknown', generation, a.resultCode);
     const bytes = Buffer.from(JSON.stringify(a), 'utf8');
     res.status(200);
     res.setHeader('Content-Type', 'application/json; charset=utf-8');

@@ -3,6 +3,7 @@ import type { AppCredential, TenantRecord } from '../directory/types';
 import { KoogateError } from '../core/errors';
 import type { MarketplaceUser, TokenSet } from '../core/identity';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 
 /**
  * KooGallery's per-tenant OAuth 2.0 endpoints (PROTOCOL.md §2). The only module that knows their paths,
@@ -22,6 +23,7 @@ export interface OAuthClientOptions {
   timeoutMs: number;
   allowHttp: boolean;
   log: Logger;
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -54,7 +56,41 @@ export class MarketplaceOAuth {
     return config;
   }
 
-  async exchangeCode(tenant: TenantRecord, cred: AppCredential, code: string): Promise<TokenSet> {
+  /** Times one marketplace call for the metrics; a refusal is read from the answer or the error it ends with. */
+  private async timed<T>(endpoint: 'token' | 'refresh' | 'userinfo', call: () => Promise<T>): Promise<T> {
+    const metrics = this.opts.metrics;
+    if (!metrics) return call();
+    const started = performance.now();
+    try {
+      const out = await call();
+      const refused = (out as { kind?: unknown }).kind === 'refused';
+      metrics.marketplaceCall(endpoint, refused ? 'refused' : 'ok', (performance.now() - started) / 1000);
+      return out;
+    } catch (e) {
+      const unavailable = e instanceof KoogateError && e.code === 'KOOGATE_MARKETPLACE_UNAVAILABLE';
+      metrics.marketplaceCall(endpoint, unavailable ? 'unavailable' : 'refused', (performance.now() - started) / 1000);
+      throw e;
+    }
+  }
+
+  exchangeCode(tenant: TenantRecord, cred: AppCredential, code: string): Promise<TokenSet> {
+    return this.timed('token', () => this.exchangeCodeOnce(tenant, cred, code));
+  }
+
+  /**
+   * The refresh grant. A refusal (the refresh token is dead, or the marketplace no longer accepts this
+   * app's credentials) is an answer, not a failure: the session it belongs to ends. An unreachable
+   * marketplace throws KOOGATE_MARKETPLACE_UNAVAILABLE.
+   */
+  refresh(tenant: TenantRecord, cred: AppCredential, refreshToken: string): Promise<RefreshResult> {
+    return this.timed('refresh', () => this.refreshOnce(tenant, cred, refreshToken));
+  }
+
+  userinfo(tenant: TenantRecord, cred: AppCredential, accessToken: string): Promise<MarketplaceUser> {
+    return this.timed('userinfo', () => this.userinfoOnce(tenant, cred, accessToken));
+  }
+
+  private async exchangeCodeOnce(tenant: TenantRecord, cred: AppCredential, code: string): Promise<TokenSet> {
     const config = this.configuration(tenant, cred);
     try {
       return this.toTokenSet(await oidc.genericGrantRequest(config, 'authorization_code', { code }));
@@ -63,12 +99,7 @@ export class MarketplaceOAuth {
     }
   }
 
-  /**
-   * The refresh grant. A refusal (the refresh token is dead, or the marketplace no longer accepts this
-   * app's credentials) is an answer, not a failure: the session it belongs to ends. An unreachable
-   * marketplace throws KOOGATE_MARKETPLACE_UNAVAILABLE.
-   */
-  async refresh(tenant: TenantRecord, cred: AppCredential, refreshToken: string): Promise<RefreshResult> {
+  private async refreshOnce(tenant: TenantRecord, cred: AppCredential, refreshToken: string): Promise<RefreshResult> {
     const config = this.configuration(tenant, cred);
     try {
       const res = await oidc.refreshTokenGrant(config, refreshToken);
@@ -84,7 +115,7 @@ export class MarketplaceOAuth {
     }
   }
 
-  async userinfo(tenant: TenantRecord, cred: AppCredential, accessToken: string): Promise<MarketplaceUser> {
+  private async userinfoOnce(tenant: TenantRecord, cred: AppCredential, accessToken: string): Promise<MarketplaceUser> {
     const config = this.configuration(tenant, cred);
     let body: unknown;
     try {

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from '../observability/logger';
 import { sendApiError, toKoogateError } from './respond';
+import { requestFields } from '../observability/requests';
 
 /**
  * The error answer of koogate's JSON APIs (directory, admin): the stable code and a message; a bad
@@ -9,9 +10,10 @@ import { sendApiError, toKoogateError } from './respond';
 export function jsonErrors(log: Logger, what: string): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const e = toKoogateError(err);
-    if (e.status >= 500) log.error(`${what} failed`, { errorCode: e.code, path: req.path, ...e.detail });
-    else if (e.code !== 'KOOGATE_NOT_FOUND') log.info(`${what} refused`, { errorCode: e.code, path: req.path, ...e.detail });
+    const { requestId } = requestFields(req);
+    if (e.status >= 500) log.error(`${what} failed`, { requestId, errorCode: e.code, path: req.path, ...e.detail });
+    else if (e.code !== 'KOOGATE_NOT_FOUND') log.info(`${what} refused`, { requestId, errorCode: e.code, path: req.path, ...e.detail });
     if (res.headersSent) return void res.end();
-    sendApiError(res, e);
+    sendApiError(res, e, requestId);
   };
 }

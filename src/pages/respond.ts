@@ -4,6 +4,7 @@ import { KoogateError, type ErrorCode } from '../core/errors';
 import { StoreUnavailableError } from '../store/store';
 import { ERROR_TEXT, pickLang, UI_TEXT, type Lang } from './messages';
 import type { Views } from './views';
+import { requestContext } from '../observability/requests';
 
 /**
  * A top-level HTML navigation, the only kind of request that is redirected to login or shown a page.
@@ -33,6 +34,8 @@ export interface ErrorBody {
   code: ErrorCode;
   message: string;
   login_url?: string;
+  /** The id of this request in koogate's log lines (X-Request-Id). */
+  request_id?: string;
 }
 
 export function errorBody(err: KoogateError, lang: Lang, returnTo?: string, api = false): ErrorBody {
@@ -55,6 +58,8 @@ export function sendError(req: IncomingMessage, res: ServerResponse, views: View
   const lang = pickLang(req);
   // The request path is the page's way back: checked in the form it is written into the link.
   const returnTo = safeReturnTo(opts.returnTo ?? '/');
+  // The id the operator finds in the log lines of this request.
+  const requestId = requestContext(req)?.id;
   res.statusCode = err.status;
   for (const [k, v] of Object.entries(opts.headers ?? {})) res.setHeader(k, v);
   for (const [k, v] of Object.entries(errorHeaders(err))) res.setHeader(k, v);
@@ -69,6 +74,8 @@ export function sendError(req: IncomingMessage, res: ServerResponse, views: View
       message: text.message,
       code: err.code,
       codeLabel: ui.codeLabel,
+      requestId,
+      requestIdLabel: ui.requestIdLabel,
       actionHref: signIn ? loginPath(returnTo) : returnTo,
       actionLabel: signIn ? ui.signIn : ui.home,
     });
@@ -76,14 +83,16 @@ export function sendError(req: IncomingMessage, res: ServerResponse, views: View
     res.end(req.method === 'HEAD' ? undefined : html);
     return;
   }
-  sendJson(res, errorBody(err, lang, returnTo));
+  sendJson(res, withRequestId(errorBody(err, lang, returnTo), requestId));
 }
 
+const withRequestId = (body: ErrorBody, requestId: string | undefined): ErrorBody => (requestId ? { ...body, request_id: requestId } : body);
+
 /** The answer of koogate's JSON APIs (directory, admin): always JSON, in English, no sign-in link. */
-export function sendApiError(res: ServerResponse, err: KoogateError): void {
+export function sendApiError(res: ServerResponse, err: KoogateError, requestId?: string): void {
   res.statusCode = err.status;
   for (const [k, v] of Object.entries(errorHeaders(err))) res.setHeader(k, v);
-  sendJson(res, errorBody(err, 'en', undefined, true));
+  sendJson(res, withRequestId(errorBody(err, 'en', undefined, true), requestId));
 }
 
 function sendJson(res: ServerResponse, body: ErrorBody): void {

@@ -6,6 +6,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { KoogateError } from '../core/errors';
 import type { UpstreamSettings } from '../config/config';
 import type { Logger } from '../observability/logger';
+import { requestFields } from '../observability/requests';
 import { endToEndHeaders, endToEndResponseHeaders } from './headers';
 
 export interface ForwarderOptions {
@@ -91,7 +92,7 @@ export class Forwarder {
           if (abort.aborted) return;
           const code = err.code === 'UND_ERR_HEADERS_TIMEOUT' ? 'KOOGATE_UPSTREAM_TIMEOUT' : 'KOOGATE_UPSTREAM_UNAVAILABLE';
           if (res.headersSent || res.destroyed) return void res.destroy();
-          this.o.log.warn('upstream failed', { errorCode: code, reason: (err.cause as { code?: string } | undefined)?.code ?? err.code ?? err.message, method: req.method, path: req.url?.split('?')[0] });
+          this.o.log.warn('upstream failed', { ...requestFields(req), errorCode: code, reason: (err.cause as { code?: string } | undefined)?.code ?? err.code ?? err.message, method: req.method, path: req.url?.split('?')[0] });
           onError(new KoogateError(code, 'The application is not answering.', { reason: err.message }));
         },
       )

@@ -1,6 +1,7 @@
 import type session from 'express-session';
 import type { MarketplaceUser } from '../core/identity';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import type { TokenRenewal } from '../tokens/renewal';
 import type { SessionCookie } from './cookie';
 import type { SessionAuth } from './session';
@@ -27,6 +28,7 @@ export interface AuthenticatorDeps {
   access?: AccessCheck;
   renewSkewMs: number;
   log: Logger;
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -89,8 +91,22 @@ export class SessionAuthenticator {
   /** The session ended on this request: its grant, index entries and record go, and the cookie with them. */
   private async end(sid: string, auth: SessionAuth, reason: string): Promise<AuthOutcome> {
     this.d.log.info('session ended', { tenantId: auth.user.tenantId, userName: auth.user.userName, reason });
+    const counted = endedReason(reason);
+    if (counted) this.d.metrics?.sessionEnded(counted);
     await this.d.sessions.release(sid, auth);
     await destroySession(this.d.store, sid);
     return { kind: 'ended', reason, clearCookie: this.d.cookie.clear() };
   }
+}
+
+/**
+ * The metric's reason for a session this check ended, or null when it had already ended elsewhere (its
+ * grant was deleted by a logout or revocation, which counted it).
+ */
+function endedReason(reason: string): string | null {
+  if (reason === 'idle timeout') return 'idle';
+  if (reason === 'session lifetime reached') return 'lifetime';
+  if (reason === 'refresh refused' || reason === 'no refresh token') return 'refresh_refused';
+  if (reason === 'access withdrawn' || reason === 'tenant or app credentials removed') return 'revoked';
+  return null;
 }

@@ -3,6 +3,7 @@ import type session from 'express-session';
 import type { InvalidationBus } from './invalidation';
 import type { MarketplaceUser } from '../core/identity';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import type { KeyValueStore } from '../store/store';
 import type { Grant, GrantStore } from '../tokens/grant-store';
 import type { SessionAuth } from './session';
@@ -52,6 +53,7 @@ export class SessionService {
     private readonly life: SessionLifetimes,
     private readonly log: Logger,
     private readonly bus: InvalidationBus,
+    private readonly metrics?: Metrics,
   ) {
     this.now = life.now ?? Date.now;
     // Extending the idle window rewrites the session; doing it at most every tenth of the window keeps
@@ -129,7 +131,7 @@ export class SessionService {
   }
 
   /** Ends every session of a tenant, or of one user of it, on every replica. Returns how many. */
-  async endSessions(filter: SessionFilter): Promise<number> {
+  async endSessions(filter: SessionFilter, reason = 'revoked'): Promise<number> {
     const indexKey = filter.userName === undefined ? tenantIndex(filter.tenantId) : userIndex(filter.tenantId, filter.userName);
     const entries = (await this.store.sMembers(indexKey)).map(decode).filter((e): e is IndexEntry => e !== null);
     if (entries.length === 0) return 0;
@@ -143,6 +145,7 @@ export class SessionService {
     await Promise.all(entries.map((e) => destroySession(this.sessions, e.sid).catch(() => undefined)));
     await this.bus.publish(filter.userName === undefined ? { kind: 'tenant', tenantId: filter.tenantId, ended: true } : { kind: 'user', tenantId: filter.tenantId, userName: filter.userName, ended: true });
     this.log.info('sessions ended', { tenantId: filter.tenantId, userName: filter.userName, count: entries.length });
+    this.metrics?.sessionEnded(reason, entries.length);
     return entries.length;
   }
 }

@@ -155,6 +155,9 @@ export class MemoryStore implements KeyValueStore {
       .slice(0, Math.max(0, max))
       .map(([id, e]) => ({ id, payload: e.payload, dueAt: e.dueAt }));
   }
+  async queueSize(queue: string): Promise<number> {
+    return this.queue(queue).size;
+  }
   async ping() {}
   async close() {}
 }

@@ -165,6 +165,9 @@ const ms = (n: number) => String(Math.max(0, Math.ceil(n)));
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
 
+  /** Called on every failed command (the store-error metric). */
+  onFailure: () => void = () => {};
+
   constructor(
     readonly client: RedisClient,
     private readonly prefix = storePrefix(client),
@@ -178,6 +181,7 @@ export class RedisStore implements KeyValueStore {
     try {
       return await fn();
     } catch (e) {
+      this.onFailure();
       throw new StoreUnavailableError(e);
     }
   }
@@ -253,6 +257,9 @@ export class RedisStore implements KeyValueStore {
       for (let i = 0; i + 2 < flat.length; i += 3) out.push({ id: flat[i]!, dueAt: Number(flat[i + 1]), payload: flat[i + 2]! });
       return out;
     });
+  }
+  queueSize(queue: string) {
+    return this.run(() => this.client.zcard(this.queueKeys(queue)[0]));
   }
   atomic(ops: WriteOp[]) {
     return this.run(async () => {

@@ -65,6 +65,8 @@ export interface KeyValueStore {
   queueSettle(queue: string, id: string, claim: string, how: QueueSettlement): Promise<boolean>;
   /** Up to `max` entries, earliest due first, without claiming them. */
   queuePeek(queue: string, max: number): Promise<QueuedEntry[]>;
+  /** How many entries the queue holds, due or not (the metrics' queue depth). */
+  queueSize(queue: string): Promise<number>;
   /**
    * Applies every op together (Redis MULTI/EXEC; memory: synchronously), so no reader sees half of them
    * and a connection failure applies none. Ops must fit the keys' types: Redis does not roll back an op

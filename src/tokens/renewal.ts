@@ -2,6 +2,7 @@ import type { Directory } from '../directory/directory';
 import { KoogateError } from '../core/errors';
 import type { MarketplaceOAuth } from '../marketplace/oauth';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import type { KeyValueStore } from '../store/store';
 import type { Grant, GrantStore, LoadedGrant } from './grant-store';
 import { LeaseLock } from './lock';
@@ -14,6 +15,7 @@ export interface RenewalOptions {
   /** How long a request waits for another replica's renewal before giving up on it. */
   waitMs: number;
   log: Logger;
+  metrics?: Metrics;
   now?: () => number;
 }
 
@@ -112,6 +114,7 @@ export class TokenRenewal {
       answer = await this.oauth.refresh(tenant, cred, grant.refreshToken);
     } catch (e) {
       if (e instanceof KoogateError && e.code === 'KOOGATE_MARKETPLACE_UNAVAILABLE') {
+        this.opts.metrics?.renewal('unavailable');
         const waitMs = await this.backOff(grant.id);
         log.warn('token renewal failed; marketplace unavailable', { reason: e.detail.reason, status: e.detail.status, retryInMs: waitMs });
         return this.keepOrFail(grant, 'marketplace unavailable');
@@ -119,10 +122,12 @@ export class TokenRenewal {
       throw e;
     }
     if (answer.kind === 'refused') {
+      this.opts.metrics?.renewal('refused');
       log.info('refresh refused; session ends', { error: answer.error, status: answer.status });
       await this.grants.delete(grant.id);
       return ended('refresh refused');
     }
+    this.opts.metrics?.renewal('renewed');
     await this.store.del(backoffKey(grant.id), failuresKey(grant.id));
     const stored = await this.grants.replace(loaded, answer.tokens);
     if (stored) {

@@ -1,6 +1,7 @@
 import type { WebhookSettings } from '../config/config';
 import type { KitCallApplied } from '../kit/router';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import type { KeyValueStore } from '../store/store';
 import { encodeDelivery, WEBHOOK_QUEUE } from './delivery';
 import { webhookEvent } from './event';
@@ -10,6 +11,7 @@ export interface WebhookOptions {
   settings: WebhookSettings;
   store: KeyValueStore;
   log: Logger;
+  metrics?: Metrics;
   now?: () => number;
   random?: () => number;
 }
@@ -34,6 +36,7 @@ export class Webhook {
       policy: { baseMs: s.retryBaseMs, maxAttempts: s.maxAttempts, maxAgeMs: s.maxAgeSeconds * 1000 },
       pollMs: Math.min(POLL_MS, s.retryBaseMs),
       log: opts.log,
+      metrics: opts.metrics,
       now: opts.now,
       random: opts.random,
     });

@@ -1,4 +1,5 @@
 import type { Logger, LogFields } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import { QueuePoller } from '../store/queue-poller';
 import type { KeyValueStore, QueueClaim, QueueSettlement } from '../store/store';
 import { DEAD_LETTERS_KEPT, decodeDelivery, encodeDelivery, WEBHOOK_DEAD_LETTERS, WEBHOOK_QUEUE, type Delivery } from './delivery';
@@ -12,6 +13,7 @@ export interface WebhookWorkerOptions {
   /** How often the queue is checked for due events (retries, and events other replicas queued). */
   pollMs: number;
   log: Logger;
+  metrics?: Metrics;
   now?: () => number;
   random?: () => number;
 }
@@ -76,6 +78,7 @@ export class WebhookWorker {
     const started = this.now();
     const result = await postEvent(this.opts.target, { id: c.id, event: d.event, body: d.body }, stop, this.now);
     if (result.ok) {
+      this.opts.metrics?.webhookDelivery('delivered');
       this.log.info('webhook delivered', { ...fields, status: result.status, ms: this.now() - started });
       return this.settle(c, { kind: 'remove' }, fields);
     }
@@ -83,9 +86,11 @@ export class WebhookWorker {
     const failed: Delivery = { ...d, attempts: attempt, lastError: result.error };
     const delayMs = nextRetry(this.opts.policy, attempt, d.queuedAt, this.now(), this.opts.random);
     if (delayMs === null) {
+      this.opts.metrics?.webhookDelivery('dead');
       this.log.error('webhook event given up, kept in the dead letters', { ...fields, reason: result.error, queuedAt: new Date(d.queuedAt).toISOString() });
       return this.settle(c, { kind: 'move', queue: WEBHOOK_DEAD_LETTERS, payload: encodeDelivery(failed), keep: DEAD_LETTERS_KEPT }, fields);
     }
+    this.opts.metrics?.webhookDelivery('failed');
     this.log.warn('webhook delivery failed; will retry', { ...fields, reason: result.error, retryInMs: delayMs });
     return this.settle(c, { kind: 'retry', payload: encodeDelivery(failed), delayMs }, fields);
   }

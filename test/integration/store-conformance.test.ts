@@ -572,7 +572,20 @@ describe.each([memoryFactory(), redisFactory()])('KeyValueStore conformance: $ki
     test('an absent queue: nothing to claim or peek, nothing to settle', async () => {
       expect(await s.queueClaim('q', 'c1', 60_000, 10)).toEqual([]);
       expect(await s.queuePeek('q', 10)).toEqual([]);
+      expect(await s.queueSize('q')).toBe(0);
       expect(await s.queueSettle('q', 'nope', 'c1', { kind: 'remove' })).toBe(false);
+    });
+
+    test('the size counts every entry, due, claimed or not yet due, until it is settled', async () => {
+      await s.queuePush('q', 'a', 'x', 0);
+      await s.queuePush('q', 'b', 'y', 3_600_000);
+      await s.queuePush('q', 'a', 'x again', 0);
+      expect(await s.queueSize('q')).toBe(2);
+      const [claimed] = await s.queueClaim('q', 'c1', 60_000, 10);
+      expect(await s.queueSize('q')).toBe(2);
+      await s.queueSettle('q', claimed!.id, 'c1', { kind: 'remove' });
+      expect(await s.queueSize('q')).toBe(1);
+      expect(await s.queueSize('other')).toBe(0);
     });
 
     test('due entries are claimed earliest first with their payload and the claim; max bounds the batch', async () => {

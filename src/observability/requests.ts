@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+
+/** What koogate knows of one request while it runs: its id, when it began, and whose it is once known. */
+export interface RequestContext {
+  readonly id: string;
+  readonly started: number;
+  /** proxied to the app, or one of koogate's own routes (login, kit sync, probes, APIs). */
+  readonly kind: 'proxy' | 'own';
+  tenantId?: string;
+  userName?: string;
+}
+
+const CONTEXT = Symbol('koogate.request');
+type Tracked = IncomingMessage & { [CONTEXT]?: RequestContext };
+
+/** The context `RequestTracker.begin` attached to this request (express hands on the same object). */
+export function requestContext(req: IncomingMessage): RequestContext | undefined {
+  return (req as Tracked)[CONTEXT];
+}
+
+/** The request's id for a log line: `{ requestId }`, or nothing outside a tracked request. */
+export function requestFields(req: IncomingMessage): { requestId?: string } {
+  const ctx = (req as Tracked)[CONTEXT];
+  return ctx ? { requestId: ctx.id } : {};
+}
+
+/** Ids a proxy may hand us: short, visible ASCII without spaces or quotes (UUIDs, hex, base64url, dotted). */
+const ACCEPTABLE_ID = /^[A-Za-z0-9._:+=/@-]{1,128}$/;
+
+export interface RequestTrackerOptions {
+  metrics: Metrics;
+  /** The access log; none when KOOGATE_ACCESS_LOG is off. */
+  accessLog?: Logger;
+  /** True when the peer is a trusted proxy (KOOGATE_TRUST_PROXY): only then is its X-Request-Id kept. */
+  trusted(remoteAddress: string): boolean;
+}
+
+/**
+ * Gives every request an id (a trusted proxy's `X-Request-Id`, else a fresh UUID), sends it back in
+ * `X-Request-Id`, and at the end of the answer records it once: the proxied-request metric and one
+ * access-log line. This is the only per-request work observability adds to the proxied path: one
+ * listener, two clock reads, one histogram observation and, with the access log on, one buffered line.
+ */
+export class RequestTracker {
+  constructor(private readonly o: RequestTrackerOptions) {}
+
+  begin(req: IncomingMessage, res: ServerResponse, kind: RequestContext['kind']): RequestContext {
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && ACCEPTABLE_ID.test(given) && this.o.trusted(req.socket.remoteAddress ?? '') ? given : randomUUID();
+    const ctx: RequestContext = { id, started: performance.now(), kind };
+    (req as Tracked)[CONTEXT] = ctx;
+    res.setHeader('X-Request-Id', id);
+    const socket = req.socket;
+    const bytesBefore = socket.bytesWritten;
+    res.once('close', () => this.end(req, res, ctx, socket.bytesWritten - bytesBefore));
+    return ctx;
+  }
+
+  private end(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, bytes: number): void {
+    const ms = performance.now() - ctx.started;
+    // An answer cut short before its headers went out reached the client as nothing at all.
+    const status = res.headersSent ? res.statusCode : 0;
+    if (ctx.kind === 'proxy') this.o.metrics.proxiedRequest(status || 499, ms / 1000);
+    const log = this.o.accessLog;
+    if (!log) return;
+    // express rewrites req.url inside mounted routers; originalUrl is what the client asked for.
+    const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    const q = url.indexOf('?');
+    log.info('request', {
+      requestId: ctx.id,
+      kind: ctx.kind,
+      method: req.method,
+      path: q < 0 ? url : url.slice(0, q),
+      status,
+      ms: Math.round(ms * 10) / 10,
+      bytes,
+      tenantId: ctx.tenantId,
+      userName: ctx.userName,
+      ...(res.writableFinished ? {} : { aborted: true }),
+    });
+  }
+}
