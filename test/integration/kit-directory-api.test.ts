@@ -58,7 +58,7 @@ describe.each(['memory', 'redis'] as const)('directory API (%s store)', (kind) =
       const res = await get('/_koogate/api/tenants', token);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer realm="koogate"');
-      expect(await res.json()).toEqual({ error: 'api_unauthorized', code: 'KOOGATE_API_UNAUTHORIZED', message: expect.any(String) });
+      expect(await res.json()).toEqual({ error: 'api_unauthorized', code: 'KOOGATE_API_UNAUTHORIZED', message: expect.any(String), request_id: expect.any(String) });
     }
     const basic = await get('/_koogate/api/tenants', null, { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` });
     expect(basic.status).toBe(401);
