@@ -4,7 +4,7 @@ import type { Directory } from '../directory/directory';
 import type { InstanceRecord } from '../directory/types';
 import { describeIssues, withoutNulls } from '../kit/fields';
 import { ANSWER_DEADLINE_MS, WRITE_DEADLINE_MS, type KitCallApplied } from '../kit/router';
-import { within } from '../kit/within';
+import { realTimer, within, type DeadlineTimer } from '../kit/within';
 import type { Logger } from '../observability/logger';
 import { activitySchemas, isActivity, type Activity, type ActivityBody } from './activities';
 import type { BasicHook } from './hook';
@@ -27,6 +27,8 @@ export interface BasicDeps {
   /** As for kit calls: the applied call is queued for the webhook before the answer. */
   onApplied?(call: KitCallApplied): Promise<void>;
   now?: () => number;
+  /** The answer deadline's timer (tests fire it themselves). */
+  timer?: DeadlineTimer;
 }
 
 /** Basic bodies are a handful of short strings. */
@@ -48,6 +50,7 @@ interface Applied {
 export function basicRouter(deps: BasicDeps): Router {
   const log = deps.log.child({ component: 'basic' });
   const now = deps.now ?? Date.now;
+  const timer = deps.timer ?? realTimer;
   const instances = deps.directory.instances;
 
   const rawBody = express.raw({ type: () => true, limit: BODY_LIMIT });
@@ -164,7 +167,7 @@ export function basicRouter(deps: BasicDeps): Router {
         const change: AccessChange = { kind: 'subscription-inactive', tenantId };
         const pending = deps.onAccessChanged(change);
         const fields = { activity, instanceId, tenantId };
-        const done = await within(pending, ANSWER_DEADLINE_MS - (now() - started)).catch((e: unknown) => {
+        const done = await within(pending, ANSWER_DEADLINE_MS - (now() - started), timer).catch((e: unknown) => {
           log.error('access change not applied to sessions', { ...fields, err: e instanceof Error ? e.message : String(e) });
           throw new BasicFailure(BASIC_RESULT.internal, 'the change was stored, but live sessions could not all be ended; please retry');
         });
@@ -179,7 +182,7 @@ export function basicRouter(deps: BasicDeps): Router {
   async function handOn(call: KitCallApplied, started: number): Promise<void> {
     const pending = deps.onApplied!(call);
     const fields = { activity: call.iface };
-    const done = await within(pending, ANSWER_DEADLINE_MS - (now() - started)).catch((e: unknown) => {
+    const done = await within(pending, ANSWER_DEADLINE_MS - (now() - started), timer).catch((e: unknown) => {
       log.error('applied basic call not handed on', { ...fields, err: e instanceof Error ? e.message : String(e) });
       throw new BasicFailure(BASIC_RESULT.internal, 'the change was stored, but could not be handed on to the app; please retry');
     });

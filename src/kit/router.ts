@@ -13,7 +13,7 @@ import { allOrgSyncSchema, applyAllOrgSync, applySingleOrgSync, singleOrgSyncSch
 import { KIT_RESULT, KitFailure, kitSuccess, type KitAnswer } from './result';
 import { applyTenantSync, tenantSyncSchema } from './tenant-sync';
 import type { KitV1Verifier, KitV2Verifier } from './verify';
-import { within } from './within';
+import { realTimer, within, type DeadlineTimer } from './within';
 
 export interface KitDeps {
   verifier: KitV2Verifier;
@@ -38,6 +38,8 @@ export interface KitDeps {
    */
   onApplied?(call: KitCallApplied): Promise<void>;
   now?: () => number;
+  /** The answer deadline's timer (tests fire it themselves). */
+  timer?: DeadlineTimer;
 }
 
 /** A kit call koogate applied, as onApplied receives it. */
@@ -71,6 +73,7 @@ type Generation = 'v1' | 'v2';
 export function kitRouter(deps: KitDeps): Router {
   const log = deps.log.child({ component: 'kit' });
   const now = deps.now ?? Date.now;
+  const timer = deps.timer ?? realTimer;
   const dir = deps.directory;
   const handlers: Record<string, KitHandler> = {
     tenantSync: handler({
@@ -179,7 +182,7 @@ export function kitRouter(deps: KitDeps): Router {
   async function announce(applied: KitApplied, started: number, iface: string): Promise<void> {
     for (const change of applied.changes) {
       const pending = deps.onAccessChanged(change);
-      const done = await within(pending, ANSWER_DEADLINE_MS - (now() - started)).catch((e: unknown) => {
+      const done = await within(pending, ANSWER_DEADLINE_MS - (now() - started), timer).catch((e: unknown) => {
         log.error('access change not applied to sessions', { iface, kind: change.kind, tenantId: change.tenantId, err: e instanceof Error ? e.message : String(e) });
         throw new KitFailure(KIT_RESULT.internal, 'the change was stored, but live sessions could not all be ended; please retry');
       });
@@ -195,7 +198,7 @@ export function kitRouter(deps: KitDeps): Router {
     if (!deps.onApplied) return;
     const pending = deps.onApplied(call);
     const fields = { iface: call.iface, generation: call.generation };
-    const done = await within(pending, ANSWER_DEADLINE_MS - (now() - started)).catch((e: unknown) => {
+    const done = await within(pending, ANSWER_DEADLINE_MS - (now() - started), timer).catch((e: unknown) => {
       log.error('applied kit call not handed on', { ...fields, err: e instanceof Error ? e.message : String(e) });
       throw new KitFailure(KIT_RESULT.internal, 'the change was stored, but could not be handed on to the app; please retry');
     });

@@ -521,14 +521,9 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       await k.expectRefused(k.build('applicationSync', k.appBody('t-acme', { clientId: 'acme-client', flag: 2 }), { publicKey: other }), '000101');
     });
 
-    /*
-     * PRODUCT BUG (see report): the schema (src/kit/application-sync.ts superRefine) only checks that the
-     * *ciphertext* is non-empty Base64; a valid ciphertext of an EMPTY secret decrypts to '' and
-     * Directory.applyAppCredential stores it, replacing the tenant's working credential (every login and renewal
-     * of the tenant then fails at the token endpoint). Suggested fix: in applyApplicationSync, refuse an empty
-     * (or whitespace-only) decrypted secret with KitFailure(badParameter, 'clientSecret decrypts to an empty value').
-     */
-    test('PRODUCT BUG: a clientSecret that decrypts to an empty string is refused and the credential kept', async () => {
+    // A valid ciphertext of an empty secret must not replace the tenant's working credential: every login
+    // and renewal of the tenant would then fail at the token endpoint.
+    test('a clientSecret that decrypts to an empty string is refused and the credential kept', async () => {
       const before = await k.snapshot();
       const answer = await k.send('applicationSync', k.appBody('t-acme', { clientId: 'acme-client', flag: 2, clientSecret: '' }));
       expect(answer.status).toBe(200);

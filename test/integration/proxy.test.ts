@@ -1,5 +1,4 @@
 import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
-import { request } from 'node:http';
 import WebSocket from 'ws';
 import type { Stack } from '../../src/sandbox/stack';
 import { WS_CLOSE_SESSION_ENDED } from '../../src/proxy/ws-registry';
@@ -84,13 +83,12 @@ describe('the proxy in front of a real app', () => {
     });
 
     test.each(['/public/../api/secret', '/public/%2e%2e/api/secret', '/public/..%2Fapi/secret', '/public\\..\\api\\secret'])('%s cannot climb out of a public prefix', async (path) => {
+      const before = last();
       const res = await new Client({ accept: 'application/json' }).request(`${stack.url}${path}`);
-      if (res.status === 200) {
-        // Only acceptable when what the app was asked for really is inside the public prefix.
-        expect(last().url.startsWith('/public/')).toBe(true);
-      } else {
-        expect(res.status).toBe(401);
-      }
+      // Resolved, each one leaves /public/ (or could be read so by a server): it needs a session, and the
+      // app is not asked.
+      expect(res.status).toBe(401);
+      expect(last()).toBe(before);
     });
   });
 
@@ -142,52 +140,8 @@ describe('the proxy in front of a real app', () => {
     });
   });
 
+  // Memory bounds of large bodies: proxy-memory.test.ts, which measures a koogate process of its own.
   describe('streaming', () => {
-    const MB = 1024 * 1024;
-
-    test('a 200 MB upload and a 200 MB download stream through with bounded memory', async () => {
-      const cookie = client.cookieHeader(stack.url);
-      const rssBefore = process.memoryUsage().rss;
-      let peak = rssBefore;
-      const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-      try {
-        const total = 200 * MB;
-        const uploaded = await new Promise<{ bytes: number }>((ok, fail) => {
-          const req = request(`${stack.url}/upload`, { method: 'POST', headers: { cookie, accept: 'application/json', 'content-type': 'application/octet-stream', 'content-length': String(total) } }, (res) => {
-            let body = '';
-            res.on('data', (c: Buffer) => (body += c.toString()));
-            res.on('end', () => ok(JSON.parse(body) as { bytes: number }));
-          });
-          req.on('error', fail);
-          const chunk = Buffer.alloc(MB, 1);
-          let sent = 0;
-          const pump = () => {
-            while (sent < total) {
-              sent += MB;
-              if (!req.write(chunk)) return void req.once('drain', pump);
-            }
-            req.end();
-          };
-          pump();
-        });
-        expect(uploaded.bytes).toBe(total);
-
-        const downloaded = await new Promise<number>((ok, fail) => {
-          request(`${stack.url}/download?bytes=${total}`, { headers: { cookie, accept: '*/*' } }, (res) => {
-            let n = 0;
-            res.on('data', (c: Buffer) => (n += c.length));
-            res.on('end', () => ok(n));
-          })
-            .on('error', fail)
-            .end();
-        });
-        expect(downloaded).toBe(total);
-      } finally {
-        clearInterval(sample);
-      }
-      expect(peak - rssBefore).toBeLessThan(150 * MB);
-    }, 120_000);
-
     test('server-sent events arrive as they are sent', async () => {
       const res = await fetch(`${stack.url}/events`, { headers: { cookie: client.cookieHeader(stack.url), accept: 'text/event-stream' } });
       expect(res.headers.get('content-type')).toBe('text/event-stream');
