@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `koogate kit send`: sends one kit-sync call the way KooGallery does (signed; applicationSync's secret
- * RSA-OAEP encrypted), so an ISV can check a deployment before the marketplace's own debug run.
- * The stand-in marketplace sends with the same code (kit/client.ts).
+ * `koogate kit send`: sends one kit-sync call or one basic-interface call the way KooGallery does (signed;
+ * applicationSync's secret RSA-OAEP encrypted), so an ISV can check a deployment before the marketplace's
+ * own debug run. The stand-in marketplace sends with the same code (kit/client.ts, basic/client.ts).
  */
 import { readFileSync } from 'node:fs';
 import { OAEP_VARIANTS, loadPublicKey, type OaepVariant } from './crypto/rsa-oaep';
+import { ACTIVITIES, sendBasicCall, type Activity } from './basic/client';
 import { KIT_INTERFACES, kitTimeStamp, sendKitCall, type KitInterface, type KitResponse } from './kit/client';
 
 export const USAGE = `Usage:
@@ -13,17 +14,23 @@ export const USAGE = `Usage:
                    [--public-key <pem file>] [--generation v2|v1] [--oaep sha256-mgf1sha1|sha1|sha256]
                    [--keep-timestamp] [--timeout <ms>]
 
-Sends one kit-sync call to koogate (or any merchant endpoint) as KooGallery does, and prints the answer.
+Sends one kit-sync call, or one basic-interface call, to koogate (or any merchant endpoint) as
+KooGallery does, and prints the answer.
 
-  <interface>       ${KIT_INTERFACES.join(', ')}
-  --url             the production address, e.g. https://app.example.com (the path
-                    /produceAPI/v2/<interface>, or /produceAPI/<interface> for v1, is appended)
-  --access-key      the kit access key; or set KOOGATE_KIT_ACCESS_KEY instead (keeps it out of ps)
-  --data            a JSON file holding the body, e.g. examples/kit/tenantSync.json
+  <interface>       a kit sync: ${KIT_INTERFACES.join(', ')}
+                    or a basic activity: ${ACTIVITIES.join(', ')}
+  --url             the production address, e.g. https://app.example.com/_koogate/produce. Kit syncs
+                    go to <url>/produceAPI/v2/<interface> (v1: <url>/produceAPI/<interface>); basic
+                    activities to <url>?signature=…&timestamp=…&nonce=…, with "activity" in the body
+  --access-key      the key of the interface's type: the kit access key for a kit sync, the basic
+                    access key for an activity; or set KOOGATE_KIT_ACCESS_KEY or
+                    KOOGATE_BASIC_ACCESS_KEY instead (keeps it out of ps)
+  --data            a JSON file holding the body, e.g. examples/kit/tenantSync.json or
+                    examples/basic/newInstance.json
   --public-key      the merchant public key (PEM); with it, applicationSync's plain clientSecret is
                     RSA-OAEP encrypted before sending. Without it the clientSecret is sent as given.
   --generation      v2 (default: x-sign, x-timestamp, x-nonce) or v1 (authToken; the answer's
-                    Body-Sign is verified)
+                    Body-Sign is verified); kit syncs only
   --oaep            OAEP variant for the secret (default sha256-mgf1sha1, Java's
                     OAEPWithSHA-256AndMGF1Padding)
   --keep-timestamp  send the file's timeStamp as is; by default it is set to now (UTC+8), as a
@@ -35,7 +42,7 @@ Exit status: 0 when the answer's resultCode is 000000 (and, for v1, its Body-Sig
 `;
 
 interface Options {
-  iface: KitInterface;
+  iface: KitInterface | Activity;
   url: string;
   accessKey: string;
   dataFile: string;
@@ -76,8 +83,9 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
   }
   const [group, command, iface, ...extra] = positional;
   if (group !== 'kit' || command !== 'send') throw new UsageError(group === undefined ? 'no command given' : `unknown command "${positional.slice(0, 2).join(' ')}"`);
-  if (!iface) throw new UsageError(`which interface? one of ${KIT_INTERFACES.join(', ')}`);
-  if (!(KIT_INTERFACES as readonly string[]).includes(iface)) throw new UsageError(`unknown interface "${iface}"; one of ${KIT_INTERFACES.join(', ')}`);
+  const known = [...KIT_INTERFACES, ...ACTIVITIES].join(', ');
+  if (!iface) throw new UsageError(`which interface? one of ${known}`);
+  if (!(KIT_INTERFACES as readonly string[]).includes(iface) && !isBasic(iface)) throw new UsageError(`unknown interface "${iface}"; one of ${known}`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
 
   const url = values.get('--url');
@@ -88,19 +96,23 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
   } catch {
     throw new UsageError(`--url must be an http(s) URL (got "${url}")`);
   }
-  const accessKey = values.get('--access-key') ?? env.KOOGATE_KIT_ACCESS_KEY;
-  if (!accessKey) throw new UsageError('--access-key is required (or set KOOGATE_KIT_ACCESS_KEY)');
+  // One key per interface type: an activity is signed with the basic key, a kit sync with the kit key.
+  const keyVariable = isBasic(iface) ? 'KOOGATE_BASIC_ACCESS_KEY' : 'KOOGATE_KIT_ACCESS_KEY';
+  const accessKey = values.get('--access-key') ?? env[keyVariable];
+  if (!accessKey) throw new UsageError(`--access-key is required (or set ${keyVariable})`);
   const dataFile = values.get('--data');
   if (!dataFile) throw new UsageError('--data is required: a JSON file holding the body');
   const generation = values.get('--generation') ?? 'v2';
   if (generation !== 'v1' && generation !== 'v2') throw new UsageError(`--generation must be v1 or v2 (got "${generation}")`);
+  if (generation === 'v1' && isBasic(iface)) throw new UsageError(`--generation v1 is for kit syncs; koogate serves the V2 basic interfaces`);
+  if (values.has('--public-key') && isBasic(iface)) throw new UsageError('--public-key is for applicationSync only');
   const oaep = values.get('--oaep') ?? 'sha256-mgf1sha1';
   if (!(OAEP_VARIANTS as readonly string[]).includes(oaep)) throw new UsageError(`--oaep must be one of ${OAEP_VARIANTS.join(', ')} (got "${oaep}")`);
   const timeoutRaw = values.get('--timeout') ?? '10000';
   const timeoutMs = Number(timeoutRaw);
   if (!/^\d+$/.test(timeoutRaw) || timeoutMs < 1 || timeoutMs > 600_000) throw new UsageError(`--timeout must be milliseconds from 1 to 600000 (got "${timeoutRaw}")`);
   return {
-    iface: iface as KitInterface,
+    iface: iface as KitInterface | Activity,
     url,
     accessKey,
     dataFile,
@@ -111,6 +123,8 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     timeoutMs,
   };
 }
+
+const isBasic = (name: string): name is Activity => (ACTIVITIES as readonly string[]).includes(name);
 
 function readBody(file: string): Record<string, unknown> {
   let text: string;
@@ -166,16 +180,18 @@ export async function run(argv: readonly string[], env: Record<string, string | 
     io.err(`koogate: ${e.message}\n\nRun "koogate --help" for the usage.\n`);
     return 2;
   }
+  if (isBasic(opts.iface)) return sendBasic(opts, opts.iface, body, io);
   if (!opts.keepTimestamp) body = { ...body, timeStamp: kitTimeStamp(Date.now()) };
   if (opts.iface === 'applicationSync' && !publicKey && typeof body.clientSecret === 'string' && body.clientSecret !== '') {
     io.err('note: no --public-key, so clientSecret is sent as given (it must already be the Base64 RSA-OAEP ciphertext)\n');
   }
 
+  const iface = opts.iface;
   let res: KitResponse;
   try {
     res = await sendKitCall({
       baseUrl: opts.url,
-      iface: opts.iface,
+      iface,
       accessKey: opts.accessKey,
       body,
       generation: opts.generation,
@@ -199,6 +215,25 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   if (resultCode === undefined) io.err('koogate: the answer carries no resultCode: is --url the production address of a kit endpoint?\n');
   const ok = res.status === 200 && resultCode === '000000' && (opts.generation === 'v2' || res.bodySign === 'valid');
   return ok ? 0 : 1;
+}
+
+/** A basic activity: signed with the basic key in the query, the activity in the body; no timeStamp field. */
+async function sendBasic(opts: Options, activity: Activity, body: Record<string, unknown>, io: Output): Promise<number> {
+  let res: KitResponse;
+  try {
+    res = await sendBasicCall({ url: opts.url, accessKey: opts.accessKey, activity, body, timeoutMs: opts.timeoutMs });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    io.err(`koogate: the call could not be sent to ${opts.url}: ${cause?.code ?? cause?.message ?? (e as Error).message}\n`);
+    return 1;
+  }
+  const answer = res.body as { resultCode?: unknown } | undefined;
+  io.out(`POST ${new URL(opts.url).pathname}?signature=…&timestamp=…&nonce=… (${activity}) → HTTP ${res.status}\n`);
+  io.out(`${answer === undefined ? res.text.slice(0, 2000) : JSON.stringify(answer, null, 2)}\n`);
+  const resultCode = typeof answer?.resultCode === 'string' ? answer.resultCode : undefined;
+  if (resultCode === undefined) io.err('koogate: the answer carries no resultCode: is --url the production address (with its path, e.g. /_koogate/produce)?\n');
+  if (!/^application\/json\b/i.test(res.headers['content-type'] ?? '')) io.err('koogate: the answer is not application/json: the marketplace would count it as unanswered\n');
+  return res.status === 200 && resultCode === '000000' ? 0 : 1;
 }
 
 if (require.main === module) {

@@ -23,10 +23,12 @@ async function main(): Promise<void> {
     const { startStack } = require('./sandbox/stack') as typeof import('./sandbox/stack');
     const port = Number(env.PORT ?? 8080);
     const stack = await startStack({ log, port, redisUrl: env.REDIS_URL });
-    await stack.syncTenants();
+    // As after a payment: newInstance, then the kit syncs carrying the instanceId koogate answered.
+    await stack.purchase();
     process.stdout.write(
       `\n  koogate demo is running.\n\n  Open ${stack.url}/ in a browser.\n\n` +
         `  Stand-in marketplace: ${stack.sandbox.url}   Demo app (behind koogate): ${stack.app.url}\n` +
+        `  Freeze, unfreeze or release a tenant's subscription: ${stack.ordersUrl}\n` +
         `  This is the built-in demo; set the variables in README.md (or NODE_ENV=production) to run for real.\n\n`,
     );
     close = stack.close;

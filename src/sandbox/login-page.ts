@@ -158,7 +158,7 @@ const SCRIPT = `
 `;
 
 /** The stand-in's pages: its style (allowed by the CSP nonce), its brand line, then `main`. */
-function page(title: string, nonce: string, main: string, after = ''): string {
+export function sandboxPage(title: string, nonce: string, main: string, after = ''): string {
   return pageShell({
     title,
     style: STYLE,
@@ -184,7 +184,7 @@ export function sendMarketplaceError(res: Response, status: number, zh: string, 
 }
 
 export function renderLoginPage(data: LoginPageData, nonce: string): string {
-  return page(
+  return sandboxPage(
     '统一登录 · Unified login (sandbox)',
     nonce,
     `  <h1>统一身份登录<span class="en">Unified login</span></h1>
@@ -207,7 +207,7 @@ export function renderLoginPage(data: LoginPageData, nonce: string): string {
 }
 
 export function renderErrorPage(status: number, zh: string, en: string, nonce: string): string {
-  return page(
+  return sandboxPage(
     `错误 · Error ${status}`,
     nonce,
     `  <h1>无法登录<span class="en">Login failed (${status})</span></h1>

@@ -16,6 +16,8 @@
  *   order query (rooms/order-query.ts)
  *     GET  /api/mkp-openapi-public/global/v1/order/query      AK/SK-signed order query
  *   usage intake (rooms/usage-intake.ts)
+ *   orders (rooms/orders.ts): a whole purchase (newInstance, then the kit syncs carrying the instanceId)
+ *     and the order console that freezes, unfreezes and releases a tenant's instance
  *     POST /api/mkp-openapi-public/global/v1/isv/usage-data   signed usage-record push
  *   fault injection (rooms/faults.ts): the delays and forced failures of `behaviour`
  *   demo data (rooms/demo-data.ts): the tenants and users it knows by default
@@ -30,6 +32,7 @@ import { demoTenants } from './rooms/demo-data';
 import { Faults } from './rooms/faults';
 import { OAuthServer } from './rooms/oauth-server';
 import { OrderQueryRoom } from './rooms/order-query';
+import { SandboxOrders } from './rooms/orders';
 import { UsageIntakeRoom } from './rooms/usage-intake';
 import { UNIFIED_LOGIN_PATH, UnifiedLogin } from './rooms/unified-login';
 import { serve, type Served } from './serve';
@@ -67,6 +70,7 @@ class SandboxServer implements Sandbox {
   readonly tenants: SandboxTenant[];
   readonly orderQuery = new OrderQueryRoom();
   readonly usageIntake = new UsageIntakeRoom();
+  readonly orders: SandboxOrders = new SandboxOrders(this);
 
   private readonly statsValue: SandboxStats = emptyStats();
   private readonly apps = new Map<string, SandboxApp>();
@@ -96,6 +100,7 @@ class SandboxServer implements Sandbox {
       this.oauth,
       routerRoom(this.orderQuery),
       routerRoom(this.usageIntake),
+      routerRoom(this.orders),
     ];
   }
 

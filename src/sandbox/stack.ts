@@ -1,10 +1,12 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { loadConfig } from '../config/config';
+import { DEFAULT_PRODUCE_PATH } from '../config/schema';
 import { loadPublicKey } from '../crypto/rsa-oaep';
 import { kitTimeStamp, sendKitCall } from '../kit/client';
 import type { Logger } from '../observability/logger';
 import { startKoogate, type Koogate } from '../compose/server';
 import { startDemoApp, type DemoApp } from './demo-app';
+import { ORDERS_PATH } from './rooms/orders';
 import { startSandbox, type Sandbox, type SandboxTenant, type SandboxUser } from './marketplace';
 
 export const DEMO_APP_ID = 'demo-app-0001';
@@ -43,9 +45,16 @@ export interface Stack {
   app: Pick<DemoApp, 'url' | 'close'>;
   /** The URL a browser opens. */
   url: string;
+  /** The stand-in marketplace's order console: freeze, unfreeze, release. */
+  ordersUrl: string;
   secrets: StackSecrets;
   /** Pushes tenantSync, applicationSync and authSync for every sandbox tenant to koogate, as KooGallery would. */
   syncTenants(): Promise<void>;
+  /**
+   * Plays a whole purchase for every sandbox tenant, as KooGallery does after payment: newInstance at the
+   * production address, then the kit syncs carrying the instanceId koogate answered.
+   */
+  purchase(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -129,14 +138,25 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const koogate = await startKoogate(loadConfig(env), opts.log);
   const url = env.KOOGATE_PUBLIC_URL!;
   sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `${url}/_koogate/callback` });
+  sandbox.orders.connect({
+    url: `${koogate.url}${env.KOOGATE_PRODUCE_PATH ?? DEFAULT_PRODUCE_PATH}`,
+    basicAccessKey: secrets.basicAccessKey,
+    kitAccessKey: secrets.accessKey,
+    publicKey: loadPublicKey(secrets.publicKeyPem),
+    appId: DEMO_APP_ID,
+  });
 
   const stack: Stack = {
     koogate,
     sandbox,
     app,
     url,
+    ordersUrl: `${sandbox.url}${ORDERS_PATH}`,
     secrets,
     syncTenants: () => syncTenants(sandbox, koogate.url, secrets),
+    async purchase() {
+      for (const t of sandbox.tenants) await sandbox.orders.purchase(t);
+    },
     async close() {
       await koogate.close();
       await app.close();

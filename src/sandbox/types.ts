@@ -1,5 +1,6 @@
 /** The stand-in marketplace's public shapes: what tests and the demo configure and read. */
 import type { OrderQueryRoom } from './rooms/order-query';
+import type { SandboxOrders } from './rooms/orders';
 import type { UsageIntakeRoom } from './rooms/usage-intake';
 
 export interface SandboxUser {
@@ -102,6 +103,8 @@ export interface Sandbox {
   readonly orderQuery: OrderQueryRoom;
   /** The usage intake koogate pushes records to (basic key, pay-per-use instances, accepted records). */
   readonly usageIntake: UsageIntakeRoom;
+  /** Purchases (newInstance, then the kit syncs) and the order console that freezes, unfreezes and releases. */
+  readonly orders: SandboxOrders;
   /** Closes the server and every open socket (keep-alive, hung requests) at once. */
   close(): Promise<void>;
 }

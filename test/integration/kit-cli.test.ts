@@ -150,4 +150,47 @@ describe('koogate kit send', () => {
     expect(help.stdout).toContain('tenantSync, applicationSync, authSync, singleOrgSync, allOrgSync');
     expect((await cli([])).code).toBe(2);
   });
+
+  describe('basic activities', () => {
+    const BASIC = join(ROOT, 'examples', 'basic');
+    const produce = () => `${stack.koogate.url}/_koogate/produce`;
+    const order = ['newInstance', 'queryInstance', 'refreshInstance', 'updateInstanceStatus', 'upgradeInstance', 'changeInstanceCheck', 'releaseInstance'];
+
+    test('every example is accepted, signed with the basic key from KOOGATE_BASIC_ACCESS_KEY or --access-key', async () => {
+      for (const [i, name] of order.entries()) {
+        const key: { env: Record<string, string>; args: string[] } =
+          i % 2 === 0 ? { env: { KOOGATE_BASIC_ACCESS_KEY: stack.secrets.basicAccessKey }, args: [] } : { env: {}, args: ['--access-key', stack.secrets.basicAccessKey] };
+        const run = await cli(['kit', 'send', name, '--url', produce(), ...key.args, '--data', join(BASIC, `${name}.json`)], key.env);
+        expect({ name, code: run.code, stderr: run.stderr }).toEqual({ name, code: 0, stderr: '' });
+        expect(run.stdout).toContain(`POST /_koogate/produce?signature=…&timestamp=…&nonce=… (${name}) → HTTP 200`);
+        expect(run.stdout).toContain('"resultCode": "000000"');
+      }
+      expect(await stack.koogate.directory.instances.get('0b5c8c1e4d7f4f509b0e2f1f6f0c1a33')).toMatchObject({ status: 'released' });
+    });
+
+    test('the kit key is the wrong key for an activity: 000001, exit 1; KOOGATE_KIT_ACCESS_KEY is not read for one', async () => {
+      const run = await cli(['kit', 'send', 'queryInstance', '--url', produce(), '--access-key', stack.secrets.accessKey, '--data', join(BASIC, 'queryInstance.json')]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain('"resultCode": "000001"');
+      const noKey = await cli(['kit', 'send', 'queryInstance', '--url', produce(), '--data', join(BASIC, 'queryInstance.json')], { KOOGATE_KIT_ACCESS_KEY: stack.secrets.accessKey });
+      expect(noKey.code).toBe(2);
+      expect(noKey.stderr).toContain('KOOGATE_BASIC_ACCESS_KEY');
+    });
+
+    test('usage errors: v1 and --public-key are for kit syncs; an unknown activity names both kinds', async () => {
+      const data = ['--data', join(BASIC, 'queryInstance.json'), '--access-key', 'k'];
+      const v1 = await cli(['kit', 'send', 'queryInstance', '--url', produce(), ...data, '--generation', 'v1']);
+      expect(v1.code).toBe(2);
+      const unknown = await cli(['kit', 'send', 'deleteEverything', '--url', produce(), ...data]);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('newInstance');
+      expect(unknown.stderr).toContain('tenantSync');
+    });
+
+    test('a --url without the production path: the answer is no basic answer, and the CLI says so', async () => {
+      const run = await cli(['kit', 'send', 'queryInstance', '--url', stack.koogate.url, '--access-key', stack.secrets.basicAccessKey, '--data', join(BASIC, 'queryInstance.json')]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('production address');
+    });
+  });
 });
