@@ -23,7 +23,7 @@ export interface AuthenticatorDeps {
   cookie: SessionCookie;
   store: session.Store;
   sessions: SessionService;
-  renewal: TokenRenewal;
+  renewal: Pick<TokenRenewal, 'fresh'>;
   cache: SessionCache;
   access?: AccessCheck;
   renewSkewMs: number;
