@@ -205,7 +205,8 @@ export async function run(argv: readonly string[], env: Record<string, string | 
     return 1;
   }
   const answer = res.body as { resultCode?: unknown; resultMsg?: unknown } | undefined;
-  io.out(`POST ${opts.generation === 'v2' ? `/produceAPI/v2/${opts.iface}` : `/produceAPI/${opts.iface}`} → HTTP ${res.status}\n`);
+  const base = new URL(opts.url).pathname.replace(/\/+$/, '');
+  io.out(`POST ${base}${opts.generation === 'v2' ? `/produceAPI/v2/${iface}` : `/produceAPI/${iface}`} → HTTP ${res.status}\n`);
   io.out(`${answer === undefined ? res.text.slice(0, 2000) : JSON.stringify(answer, null, 2)}\n`);
   if (opts.generation === 'v1') {
     const verdict = { valid: 'verified', invalid: 'DOES NOT verify with this access key', missing: 'MISSING' }[res.bodySign ?? 'missing'];

@@ -168,6 +168,12 @@ describe('koogate kit send', () => {
       expect(await stack.koogate.directory.instances.get('0b5c8c1e4d7f4f509b0e2f1f6f0c1a33')).toMatchObject({ status: 'released' });
     });
 
+    test('a kit sync at the production address is posted under its path, and the CLI prints that path', async () => {
+      const run = await cli(['kit', 'send', 'tenantSync', '--url', produce(), '--access-key', stack.secrets.accessKey, '--data', example('tenantSync.json')]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('POST /_koogate/produce/produceAPI/v2/tenantSync → HTTP 200');
+    });
+
     test('the kit key is the wrong key for an activity: 000001, exit 1; KOOGATE_KIT_ACCESS_KEY is not read for one', async () => {
       const run = await cli(['kit', 'send', 'queryInstance', '--url', produce(), '--access-key', stack.secrets.accessKey, '--data', join(BASIC, 'queryInstance.json')]);
       expect(run.code).toBe(1);
