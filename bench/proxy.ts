@@ -1,22 +1,37 @@
 import Redis from 'ioredis';
 import { join } from 'node:path';
+import { Pool } from 'undici';
 import { startSandbox } from '../src/sandbox/marketplace';
 import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants } from '../src/sandbox/stack';
 import { freePort, startRedis } from '../test/support/redis';
 import { loginCookie } from '../test/support/login';
 import { findNginx, NGINX_INSTALL_HINT, startNginx } from './nginx';
-import { here, load, median, startProc, type LoadResult, type Proc } from './support';
+import { seedSessions } from './sessions';
+import { cpuMs, here, load, median, rssBytes, startProc, type LoadResult, type Proc } from './support';
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** The proxy's process, whose CPU time per request is reported (none for the app direct). */
+  pid?: number;
+}
 
 /**
  * `npm run bench`: in one run on one machine, the app direct, nginx (when installed; one worker, keep-alive
- * upstream, no auth), a bare Node reverse proxy (http-proxy with keep-alive, no auth) and koogate with a
- * logged-in session on a real Redis; requests/s, p50/p99 latency and the ratios, medians over several
- * rounds. BENCH_SECONDS, BENCH_ROUNDS and BENCH_CONNECTIONS tune it; NGINX names the nginx binary.
+ * upstream, no auth), a bare Node reverse proxy (http-proxy with keep-alive, no auth), koogate with a
+ * logged-in session on a real Redis, and koogate with two workers; requests/s, p50/p99 latency and the
+ * ratios, medians over several rounds. Then the memory of one koogate worker holding 100,000 distinct
+ * sessions, and Redis bytes per session.
+ * BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS and BENCH_SESSIONS (0: no memory run) tune it;
+ * BENCH_TARGETS (comma-separated names) measures only some targets; NGINX names the nginx binary.
  */
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 8);
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+  const sessionCount = Number(process.env.BENCH_SESSIONS ?? 100_000);
+  const only = process.env.BENCH_TARGETS?.split(',').map((s) => s.trim());
   const redis = await startRedis();
   const upstream = await startProc(here('upstream-server.js'), []);
   const bare = await startProc(here('bare-proxy.js'), [upstream.url]);
@@ -25,36 +40,52 @@ async function main(): Promise<void> {
   const nginx: Proc | undefined = nginxBinary ? await startNginx(nginxBinary, upstream.url, await freePort()) : undefined;
   const sandbox = await startSandbox({});
   const secrets = newSecrets();
-  const port = await freePort();
-  const koogate = await startProc(join(__dirname, '..', 'src', 'main.js'), [], {
-    ...stackEnv(sandbox, upstream.url, secrets, port, '127.0.0.1'),
-    REDIS_URL: redis.url,
-    KOOGATE_LOG_LEVEL: 'info', // the readiness line is an info line; the request path logs nothing when all is well
-    NODE_ENV: 'production',
-  });
+  const main = join(__dirname, '..', 'src', 'main.js');
+  const koogateEnv = async (workers: number) => {
+    const port = await freePort();
+    return {
+      ...stackEnv(sandbox, upstream.url, secrets, port, '127.0.0.1'),
+      REDIS_URL: redis.url,
+      KOOGATE_WORKERS: String(workers),
+      KOOGATE_LOG_LEVEL: 'info', // the readiness line is an info line; the request path logs nothing when all is well
+      NODE_ENV: 'production',
+    };
+  };
+  const koogate = await startProc(main, [], await koogateEnv(1));
+  // The same sessions (one Redis, one secret), served by two worker processes.
+  const koogate2 = await startProc(main, [], await koogateEnv(2));
   const spy = new Redis(redis.url);
   try {
     sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `${koogate.url}/_koogate/callback` });
     await syncTenants(sandbox, koogate.url, secrets);
     const cookie = await loginCookie(koogate.url, sandbox);
-    const targets: { name: string; url: string; headers: Record<string, string> }[] = [
+    const session = { cookie, accept: 'application/json' };
+    const all: Target[] = [
       { name: 'direct', url: `${upstream.url}/api/items`, headers: {} },
-      ...(nginx ? [{ name: 'nginx', url: `${nginx.url}/api/items`, headers: {} }] : []),
-      { name: 'bare proxy', url: `${bare.url}/api/items`, headers: {} },
-      { name: 'koogate', url: `${koogate.url}/api/items`, headers: { cookie, accept: 'application/json' } },
+      ...(nginx ? [{ name: 'nginx', url: `${nginx.url}/api/items`, headers: {}, pid: nginx.pid }] : []),
+      { name: 'bare proxy', url: `${bare.url}/api/items`, headers: {}, pid: bare.pid },
+      { name: 'koogate', url: `${koogate.url}/api/items`, headers: session, pid: koogate.pid },
+      { name: 'koogate 2 workers', url: `${koogate2.url}/api/items`, headers: session, pid: koogate2.pid },
     ];
-    const kg = targets.find((t) => t.name === 'koogate')!;
-    const check = await fetch(kg.url, { headers: kg.headers });
-    if (check.status !== 200) throw new Error(`koogate answered ${check.status}: the session is not logged in`);
+    const targets = all.filter((t) => !only || only.includes(t.name));
+    for (const kg of targets.filter((t) => t.name.startsWith('koogate'))) {
+      const check = await fetch(kg.url, { headers: kg.headers });
+      if (check.status !== 200) throw new Error(`${kg.name} answered ${check.status}: the session is not logged in`);
+    }
     for (const t of targets) await load(t.url, { seconds: 2, connections, headers: t.headers }); // warm-up
     const results: Record<string, LoadResult[]> = {};
+    const cpu: Record<string, number[]> = {};
     let commands = 0;
     let koogateRequests = 0;
     for (let r = 0; r < rounds; r++) {
       // Each round starts with another target, so that a noisy moment does not always hit the same one.
-      for (const t of [...targets.slice(r % targets.length), ...targets.slice(0, r % targets.length)]) {
+      const shift = r % targets.length;
+      for (const t of [...targets.slice(shift), ...targets.slice(0, shift)]) {
         const before = t.name === 'koogate' ? await totalCommands(spy) : 0;
+        const cpuBefore = t.pid ? await cpuMs(t.pid) : undefined;
         const res = await load(t.url, { seconds, connections, headers: t.headers });
+        const cpuAfter = t.pid ? await cpuMs(t.pid) : undefined;
+        if (cpuBefore !== undefined && cpuAfter !== undefined) (cpu[t.name] ??= []).push(((cpuAfter - cpuBefore) * 1000) / Math.max(1, res.requests));
         if (t.name === 'koogate') {
           commands += (await totalCommands(spy)) - before - 1; // minus the INFO itself
           koogateRequests += res.requests;
@@ -63,27 +94,32 @@ async function main(): Promise<void> {
         process.stderr.write(`round ${r + 1}/${rounds} ${t.name}: ${res.rps.toFixed(0)} req/s p50 ${res.p50} ms p99 ${res.p99} ms (errors ${res.errors}, non-2xx ${res.non2xx})\n`);
       }
     }
+    const has = (name: string) => results[name] !== undefined;
     const m = (name: string, k: keyof LoadResult) => median(results[name]!.map((x) => x[k]));
-    const row = (name: string) => `| ${name} | ${m(name, 'rps').toFixed(0)} | ${m(name, 'p50').toFixed(1)} | ${m(name, 'p99').toFixed(1)} |`;
-    const ratio = (label: string, other: string) =>
-      `${label} req/s ${(m('koogate', 'rps') / m(other, 'rps')).toFixed(2)}×, p99 ${(m('koogate', 'p99') / m(other, 'p99')).toFixed(2)}×`;
+    const cpuOf = (name: string) => (cpu[name] ? `${median(cpu[name]).toFixed(0)}` : '–');
+    const row = (name: string) => `| ${name} | ${m(name, 'rps').toFixed(0)} | ${m(name, 'p50').toFixed(1)} | ${m(name, 'p99').toFixed(1)} | ${cpuOf(name)} |`;
+    const ratio = (label: string, of: string, to: string) =>
+      !has(of) || !has(to) ? `${label} not measured` : `${label} req/s ${(m(of, 'rps') / m(to, 'rps')).toFixed(2)}×, p99 ${(m(of, 'p99') / m(to, 'p99')).toFixed(2)}×`;
     const out = [
       `Proxy benchmark: ${rounds} rounds × ${seconds} s, ${connections} connections, medians (node ${process.version})`,
       '',
-      '| target | req/s | p50 ms | p99 ms |',
-      '|---|---|---|---|',
+      '| target | req/s | p50 ms | p99 ms | proxy CPU µs/request |',
+      '|---|---|---|---|---|',
       ...targets.map((t) => row(t.name)),
       '',
-      nginx ? ratio('koogate / nginx:      ', 'nginx') : 'koogate / nginx:       not measured (nginx is not installed; see above)',
-      ratio('koogate / bare proxy: ', 'bare proxy'),
-      ratio('koogate / direct:     ', 'direct'),
+      nginx ? ratio('koogate / nginx:      ', 'koogate', 'nginx') : 'koogate / nginx:       not measured (nginx is not installed; see above)',
+      ratio('koogate / bare proxy: ', 'koogate', 'bare proxy'),
+      ratio('koogate / direct:     ', 'koogate', 'direct'),
+      ratio('2 workers / 1 worker: ', 'koogate 2 workers', 'koogate'),
       `Redis commands per proxied request (logged-in session): ${(commands / Math.max(1, koogateRequests)).toFixed(3)}`,
       `errors: ${Object.entries(results).map(([k, v]) => `${k} ${v.reduce((a, x) => a + x.errors + x.non2xx, 0)}`).join(', ')}`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
+    if (sessionCount > 0) process.stdout.write(`${await memoryRun(koogate, redis.url, spy, secrets.sessionSecret, cookie, sessionCount)}\n`);
   } finally {
     spy.disconnect();
     await koogate.stop();
+    await koogate2.stop();
     await bare.stop();
     await nginx?.stop();
     await upstream.stop();
@@ -92,8 +128,46 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * One koogate worker (the single-process koogate, measured from outside) after a request from each of
+ * `count` distinct logged-in sessions, which its session cache and cookie memo then hold; and the Redis
+ * memory those sessions take.
+ */
+async function memoryRun(koogate: Proc, redisUrl: string, spy: Redis, sessionSecret: string, loggedIn: string, count: number): Promise<string> {
+  const rssBefore = await rssBytes(koogate.pid);
+  const redisBefore = await usedMemory(spy);
+  process.stderr.write(`memory: writing ${count} sessions…\n`);
+  const cookies = await seedSessions({ redisUrl, sessionSecret, cookieName: 'koogate.sid', loggedInCookie: loggedIn }, count);
+  const redisPerSession = ((await usedMemory(spy)) - redisBefore) / count;
+  process.stderr.write(`memory: one request from each…\n`);
+  const pool = new Pool(koogate.url, { connections: 32 });
+  let next = 0;
+  let ok = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < cookies.length) {
+        const res = await pool.request({ path: '/api/items', method: 'GET', headers: { cookie: cookies[next++]!, accept: 'application/json' } });
+        await res.body.dump();
+        if (res.statusCode === 200) ok++;
+      }
+    }),
+  );
+  await pool.close();
+  const rssAfter = await rssBytes(koogate.pid);
+  const mib = (b: number) => (b / 1024 / 1024).toFixed(1);
+  return [
+    `Memory, one worker, ${count} distinct logged-in sessions (${ok} answered 200):`,
+    `  RSS ${mib(rssBefore)} MiB before, ${mib(rssAfter)} MiB after: ${((rssAfter - rssBefore) / count).toFixed(0)} bytes per session`,
+    `  Redis ${(redisPerSession / 1024).toFixed(2)} KiB per session (record, grant, index entries): ${mib(redisPerSession * count)} MiB for all`,
+  ].join('\n');
+}
+
 async function totalCommands(spy: Redis): Promise<number> {
   return Number(/total_commands_processed:(\d+)/.exec(await spy.info('stats'))![1]);
+}
+
+async function usedMemory(spy: Redis): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await spy.info('memory'))![1]);
 }
 
 main().catch((e: unknown) => {

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 
@@ -62,3 +63,35 @@ export function median(xs: number[]): number {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/** Resident memory of another process (Linux /proc, else ps), in bytes. */
+export async function rssBytes(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+  } catch {
+    const kb = await new Promise<string>((ok, fail) => execFile('ps', ['-o', 'rss=', '-p', String(pid)], (e, out) => (e ? fail(e) : ok(out))));
+    return Number(kb.trim()) * 1024;
+  }
+}
+
+/**
+ * CPU time (user + system, ms) used so far by a process and its children that are still running (nginx's
+ * worker, koogate's workers); Linux only, else undefined. Less noisy than throughput on a shared machine.
+ */
+export async function cpuMs(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let ms = ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+    const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+    for (const child of children.split(' ').filter(Boolean)) ms += (await cpuMs(Number(child))) ?? 0;
+    return ms;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: 100 on every Linux that matters. */
+const CLOCK_TICKS = 100;
