@@ -67,14 +67,23 @@ export class Gateway {
     if (!target) return this.badTarget(req, res);
     if (own) return this.d.own(req, res);
     req.url = target.url;
+    const cached = this.d.auth.cachedUser(req.headers.cookie);
+    if (cached) {
+      ctx.tenantId = cached.tenantId;
+      ctx.userName = cached.userName;
+      try {
+        return this.forward(req, res, cached, ctx.id);
+      } catch (e) {
+        return this.fail(req, res, toKoogateError(e), target.url, this.cors(req));
+      }
+    }
     this.d.auth
       .authenticate(req.headers.cookie)
       .then((outcome) => {
         if (outcome.kind === 'user') {
-          if (outcome.setCookie) res.setHeader('Set-Cookie', outcome.setCookie);
           ctx.tenantId = outcome.user.tenantId;
           ctx.userName = outcome.user.userName;
-          return this.forward(req, res, outcome.user, ctx.id);
+          return this.forward(req, res, outcome.user, ctx.id, outcome.setCookie);
         }
         if (outcome.clearCookie) res.setHeader('Set-Cookie', outcome.clearCookie);
         if (this.d.isPublic(target)) return this.forward(req, res, undefined, ctx.id);
@@ -97,8 +106,8 @@ export class Gateway {
     sendError(req, res, this.d.views, new KoogateError('KOOGATE_BAD_REQUEST', 'Bad request.'), { returnTo: '/' });
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, user: MarketplaceUser | undefined, requestId: string): void {
-    this.d.forwarder.web(req, res, this.upstreamHeaders(req, user, requestId), (err) => this.fail(req, res, err, req.url ?? '/'));
+  private forward(req: IncomingMessage, res: ServerResponse, user: MarketplaceUser | undefined, requestId: string, setCookie?: string): void {
+    this.d.forwarder.web(req, res, this.upstreamHeaders(req, user, requestId), (err) => this.fail(req, res, err, req.url ?? '/'), setCookie);
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, err: KoogateError, returnTo: string, headers?: Record<string, string>): void {

@@ -1,13 +1,12 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { KoogateError } from '../core/errors';
 import type { UpstreamSettings } from '../config/config';
 import type { Logger } from '../observability/logger';
-import { requestFields } from '../observability/requests';
-import { endToEndHeaders, endToEndResponseHeaders } from './headers';
+import { Exchange, type UpstreamError } from './exchange';
+import { endToEndResponseHeaders } from './headers';
 
 export interface ForwarderOptions {
   /** The app, and its limits: it must start answering (headers) within `timeoutMs` (0: no limit); bodies stream for as long as they take. */
@@ -15,7 +14,7 @@ export interface ForwarderOptions {
   log: Logger;
 }
 
-export type UpstreamError = (err: KoogateError) => void;
+export type { UpstreamError } from './exchange';
 
 /**
  * Streams requests to the ISV app and answers back: undici's connection pool for ordinary requests (its
@@ -53,53 +52,24 @@ export class Forwarder {
     };
   }
 
-  /** Sends `req` upstream with `headers` and streams the answer into `res`; `onError` answers failures before any byte was sent. */
-  web(req: IncomingMessage, res: ServerResponse, headers: Record<string, string | string[]>, onError: UpstreamError): void {
-    // The client went away: stop the upstream work too. (undici takes any emitter of 'abort' as a
-    // signal; an AbortController per request costs noticeably more.)
-    const abort = Object.assign(new EventEmitter(), { aborted: false });
-    res.once('close', () => {
-      if (res.writableFinished) return;
-      abort.aborted = true;
-      abort.emit('abort');
-    });
+  /**
+   * Sends `req` upstream with `headers` and streams the answer into `res` (with `setCookie`, koogate's own,
+   * beside the app's); `onError` answers failures before any byte was sent.
+   */
+  web(req: IncomingMessage, res: ServerResponse, headers: Record<string, string | string[]>, onError: UpstreamError, setCookie?: string): void {
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
-    this.pool
-      .request({
+    // dispatch, not request: no promise and no Readable per request (proxy/exchange.ts). It reports every
+    // failure, a header undici refuses included, to the handler's onError.
+    this.pool.dispatch(
+      {
         path: this.basePath + (req.url ?? '/'),
         method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
         headers,
         body: hasBody ? req : null,
-        signal: abort,
         reset: this.o.upstream.keepAliveMs === 0,
-      })
-      .then(
-        (up) => {
-          try {
-            res.writeHead(up.statusCode, endToEndHeaders(up.headers));
-          } catch (e) {
-            // The app answered with a header node:http will not send on (an invalid character, say).
-            up.body.destroy();
-            this.o.log.warn('upstream answer refused', { errorCode: 'KOOGATE_UPSTREAM_UNAVAILABLE', reason: e instanceof Error ? e.message : String(e), method: req.method, path: req.url?.split('?')[0] });
-            return onError(new KoogateError('KOOGATE_UPSTREAM_UNAVAILABLE', 'The application gave an answer koogate cannot pass on.', { reason: 'invalid answer header' }));
-          }
-          // Server-sent events and long polls must not wait in a buffer.
-          if (String(up.headers['content-type'] ?? '').startsWith('text/event-stream')) res.flushHeaders();
-          up.body.on('error', () => res.destroy());
-          up.body.pipe(res);
-        },
-        (err: Error & { code?: string }) => {
-          if (abort.aborted) return;
-          const code = err.code === 'UND_ERR_HEADERS_TIMEOUT' ? 'KOOGATE_UPSTREAM_TIMEOUT' : 'KOOGATE_UPSTREAM_UNAVAILABLE';
-          if (res.headersSent || res.destroyed) return void res.destroy();
-          this.o.log.warn('upstream failed', { ...requestFields(req), errorCode: code, reason: (err.cause as { code?: string } | undefined)?.code ?? err.code ?? err.message, method: req.method, path: req.url?.split('?')[0] });
-          onError(new KoogateError(code, 'The application is not answering.', { reason: err.message }));
-        },
-      )
-      .catch((e: unknown) => {
-        this.o.log.error('forwarding failed', { reason: e instanceof Error ? e.message : String(e), method: req.method, path: req.url?.split('?')[0] });
-        res.destroy();
-      });
+      },
+      new Exchange(req, res, onError, this.o.log, setCookie),
+    );
   }
 
   /**

@@ -30,18 +30,6 @@ export function endToEndRequestHeaders(headers: IncomingHttpHeaders, drop: (name
   return out;
 }
 
-/** Response headers as undici gives them (lower-case names, repeated ones as arrays), end-to-end fields only. */
-export function endToEndHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const listed = connectionListed(headers.connection);
-  const out: Record<string, string | string[]> = {};
-  for (const k in headers) {
-    const v = headers[k];
-    if (v === undefined || HOP_BY_HOP.has(k) || listed.has(k)) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
 /** Response header pairs (raw, order and case kept) to send back: end-to-end fields only. */
 export function endToEndResponseHeaders(res: IncomingMessage): string[] {
   const raw = res.rawHeaders;

@@ -52,6 +52,16 @@ export class SessionAuthenticator {
     return this.check(sid);
   }
 
+  /**
+   * The user of a session the cache answers for, without a promise: most proxied requests end here,
+   * and skipping the promise and its microtask is worth it on that path. Otherwise undefined, and
+   * `authenticate` decides.
+   */
+  cachedUser(cookieHeader: string | undefined): MarketplaceUser | undefined {
+    const sid = this.d.cookie.sid(cookieHeader);
+    return sid ? this.d.cache.get(sid)?.user : undefined;
+  }
+
   private async check(sid: string): Promise<AuthOutcome> {
     const sess = await loadSession(this.d.store, sid);
     const auth = sess?.auth;

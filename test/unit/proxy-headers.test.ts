@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { silentLogger } from '../../src/observability/logger';
-import { endToEndHeaders, endToEndRequestHeaders, setForwarded } from '../../src/proxy/headers';
+import { answerHeaders } from '../../src/proxy/exchange';
+import { endToEndRequestHeaders, setForwarded } from '../../src/proxy/headers';
 import { compileTrust } from '../../src/proxy/trust';
 import { WS_CLOSE_SESSION_ENDED, WebSocketRegistry } from '../../src/proxy/ws-registry';
 import type { AuthOutcome } from '../../src/sessions/authenticator';
@@ -41,9 +42,20 @@ describe('hop-by-hop fields', () => {
     expect(out).toEqual({ accept: 'a', cookie: 'c=1' });
   });
 
-  test('are dropped from answers, repeated Set-Cookie kept', () => {
-    const out = endToEndHeaders({ connection: 'x-hop', 'x-hop': '1', 'transfer-encoding': 'chunked', trailer: 'x', 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain' });
-    expect(out).toEqual({ 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain' });
+  const raw = (...pairs: string[]) => pairs.map((p) => Buffer.from(p, 'latin1'));
+
+  test('are dropped from answers (whatever their case, and those Connection names), repeated Set-Cookie kept in order', () => {
+    const out = answerHeaders(raw('Connection', 'X-Hop, keep-alive', 'x-hop', '1', 'Transfer-Encoding', 'chunked', 'Trailer', 'x', 'Keep-Alive', 'timeout=5', 'Set-Cookie', 'a=1', 'Content-Type', 'text/plain', 'set-cookie', 'b=2', 'TE', 'x', 'Upgrade', 'h2c'), undefined);
+    expect(out).toEqual({ list: ['Set-Cookie', 'a=1', 'Content-Type', 'text/plain', 'set-cookie', 'b=2'], eventStream: false });
+  });
+
+  test("koogate's own Set-Cookie goes out beside the app's, which it never replaces", () => {
+    expect(answerHeaders(raw('Set-Cookie', 'app=1', 'Content-Length', '2'), 'koogate.sid=s%3Ax.y; Path=/').list).toEqual(['Set-Cookie', 'app=1', 'Content-Length', '2', 'set-cookie', 'koogate.sid=s%3Ax.y; Path=/']);
+  });
+
+  test('an event stream is recognised by its content type (so its headers are flushed at once)', () => {
+    expect(answerHeaders(raw('content-type', 'text/event-stream; charset=utf-8'), undefined).eventStream).toBe(true);
+    expect(answerHeaders(raw('Content-Type', 'text/html'), undefined).eventStream).toBe(false);
   });
 });
 
