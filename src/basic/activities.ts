@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { flagOf } from '../kit/fields';
 
-/** The activities of the basic interfaces, V2 (PROTOCOL.md §6.2). */
+/** The activities of the basic interfaces, V2 (docs/protocol.md §6.2). */
 export const ACTIVITIES = [
   'newInstance',
   'queryInstance',

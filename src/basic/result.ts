@@ -1,4 +1,4 @@
-/** Result codes of the basic interfaces (PROTOCOL.md §6.2). Every answer is HTTP 200 with one of them. */
+/** Result codes of the basic interfaces (docs/protocol.md §6.2). Every answer is HTTP 200 with one of them. */
 export const BASIC_RESULT = {
   success: '000000',
   authFailed: '000001',

@@ -43,7 +43,7 @@ interface Applied {
 }
 
 /**
- * KooGallery's basic (instance) interfaces (PROTOCOL.md §6) at the production address itself:
+ * KooGallery's basic (instance) interfaces (docs/protocol.md §6) at the production address itself:
  * verify ─► decode ─► (ask the app) ─► apply in one guarded store step ─► end sessions that lost access ─►
  * queue the webhook event ─► answer. Every answer is HTTP 200 JSON with resultCode and resultMsg.
  */

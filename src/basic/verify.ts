@@ -5,7 +5,7 @@ import type { KeyValueStore } from '../store/store';
 import { parseBoundedJson } from './json';
 import { BASIC_RESULT, BasicFailure } from './result';
 
-/** The query parameters of a basic call (PROTOCOL.md §6.1). */
+/** The query parameters of a basic call (docs/protocol.md §6.1). */
 export interface BasicQuery {
   signature?: string;
   timestamp?: string;

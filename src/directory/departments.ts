@@ -34,7 +34,7 @@ const record = (tenantId: TenantId, e: DepartmentEntry, now: string): Department
 const same = (a: DepartmentRecord, e: DepartmentEntry) => a.orgName === e.orgName && a.parentCode === e.parentCode;
 
 /**
- * singleOrgSync (PROTOCOL.md §3.6), idempotent per tenant + orgCode. A change that would make a
+ * singleOrgSync (docs/protocol.md §3.6), idempotent per tenant + orgCode. A change that would make a
  * department its own ancestor is refused: the tree must stay a tree.
  */
 export function planSingleDepartment(change: SingleDepartmentChange, current: ReadonlyMap<string, DepartmentRecord>, now: string): DepartmentPlan {
@@ -60,7 +60,7 @@ export function planSingleDepartment(change: SingleDepartmentChange, current: Re
   };
 }
 
-/** allOrgSync (PROTOCOL.md §3.7): the list replaces the tenant's departments; unchanged ones are not rewritten. */
+/** allOrgSync (docs/protocol.md §3.7): the list replaces the tenant's departments; unchanged ones are not rewritten. */
 export function planDepartmentList(change: DepartmentListChange, current: ReadonlyMap<string, DepartmentRecord>, now: string): DepartmentPlan {
   const { tenantId } = change;
   const cycle = findCycle(new Map(change.departments.map((d) => [d.orgCode, d.parentCode])));

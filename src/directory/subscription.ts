@@ -4,7 +4,7 @@ import type { InstanceRecord } from './types';
 export type { SubscriptionAccess };
 
 /**
- * Whether a tenant's subscriptions let it in (PROTOCOL.md §4, §6): with no linked instance (the seller's
+ * Whether a tenant's subscriptions let it in (docs/protocol.md §4, §6): with no linked instance (the seller's
  * own test flows carry an empty instanceId) or with at least one that is neither frozen nor released. An
  * instance koogate holds no record of counts as active: koogate has no word against it.
  */

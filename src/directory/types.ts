@@ -34,7 +34,7 @@ export interface AppCredential {
 }
 
 
-/** The optional profile fields of an authSync user (PROTOCOL.md §3.5). */
+/** The optional profile fields of an authSync user (docs/protocol.md §3.5). */
 export interface UserProfile {
   position?: string;
   employeeCode?: string;
@@ -45,7 +45,7 @@ export interface UserProfile {
   entryDate?: string;
 }
 
-/** A user as authSync leaves them (PROTOCOL.md §3.5); identified by tenant + userName. */
+/** A user as authSync leaves them (docs/protocol.md §3.5); identified by tenant + userName. */
 export interface UserRecord extends UserProfile {
   tenantId: TenantId;
   userName: string;
@@ -63,7 +63,7 @@ export interface UserRecord extends UserProfile {
   updatedAt: string;
 }
 
-/** A department (PROTOCOL.md §3.6–3.7); the tree is derived from parentCode, never stored. */
+/** A department (docs/protocol.md §3.6–3.7); the tree is derived from parentCode, never stored. */
 export interface DepartmentRecord {
   tenantId: TenantId;
   orgCode: string;
@@ -95,7 +95,7 @@ export interface InstanceOrder {
 }
 
 /**
- * One instance (a bought subscription) as the basic interfaces left it (PROTOCOL.md §6). Tenants link to
+ * One instance (a bought subscription) as the basic interfaces left it (docs/protocol.md §6). Tenants link to
  * instances by kit sync (tenantSync, applicationSync); a tenant may log in while one of its linked
  * instances is active. Fields may be added; readers ignore what they do not know.
  */

@@ -3,7 +3,7 @@ import { accessOf } from './access';
 import { userKey, usersKey } from './keys';
 import type { Role, TenantId, UserProfile, UserRecord } from './types';
 
-/** authSync flags (PROTOCOL.md §3.5). */
+/** authSync flags (docs/protocol.md §3.5). */
 export type AuthSyncFlag = 0 | 1 | 2 | 3;
 
 /** One entry of authSync's userList, already validated. Delete and cancel entries may carry only userName. */

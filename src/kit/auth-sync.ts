@@ -6,7 +6,7 @@ import { flagOf, id, key, listOf, maybeText, optionalText, testFlag, timeStamp }
 import type { KitApplied } from './handler';
 import { KIT_RESULT, KitFailure } from './result';
 
-/** PROTOCOL.md §3.5: at most this many users a call. */
+/** docs/protocol.md §3.5: at most this many users a call. */
 export const MAX_USERS_PER_CALL = 500;
 
 const user = z.object(

@@ -132,7 +132,7 @@ export async function sendKitCall(opts: KitRequestOptions): Promise<KitResponse>
   return result;
 }
 
-/** A V1 answer's Body-Sign against the exact bytes received (PROTOCOL.md §3.8). */
+/** A V1 answer's Body-Sign against the exact bytes received (docs/protocol.md §3.8). */
 export function checkBodySign(accessKey: string, bytes: Buffer, header: string | undefined): 'valid' | 'invalid' | 'missing' {
   if (header === undefined) return 'missing';
   const expected = Buffer.from(v1BodySign(accessKey, bytes), 'utf8');

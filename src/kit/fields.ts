@@ -32,7 +32,7 @@ export const maybeText = (max = 256) =>
     .nullish()
     .transform((s) => s ?? undefined);
 
-/** A list field that senders send as an array or as a JSON string holding one (PROTOCOL.md §3.5, §3.7). */
+/** A list field that senders send as an array or as a JSON string holding one (docs/protocol.md §3.5, §3.7). */
 export const listOf = <T extends z.ZodType>(item: T, what: string) =>
   z.preprocess(
     (v) => {

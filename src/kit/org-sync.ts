@@ -9,7 +9,7 @@ import { KIT_RESULT, KitFailure } from './result';
 export const MAX_DEPARTMENTS_PER_CALL = 20_000;
 
 /**
- * Senders have been seen to send `name` for `orgName` (PROTOCOL.md §3.7); both are accepted, and a body
+ * Senders have been seen to send `name` for `orgName` (docs/protocol.md §3.7); both are accepted, and a body
  * that gives both with different values is refused rather than guessed at.
  */
 function orgName(o: { orgName?: string; name?: string }, ctx: z.RefinementCtx, path: (string | number)[], required: boolean): void {

@@ -1,4 +1,4 @@
-/** Kit-sync result codes (PROTOCOL.md §3.2). Failures still answer HTTP 200 with a code. */
+/** Kit-sync result codes (docs/protocol.md §3.2). Failures still answer HTTP 200 with a code. */
 export const KIT_RESULT = {
   success: '000000',
   badSignature: '000001',

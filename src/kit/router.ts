@@ -66,7 +66,7 @@ const BODY_LIMIT = '2mb';
 type Generation = 'v1' | 'v2';
 
 /**
- * KooGallery's kit-sync calls (PROTOCOL.md §3): verify ─► decode ─► apply ─► answer, for V2 at
+ * KooGallery's kit-sync calls (docs/protocol.md §3): verify ─► decode ─► apply ─► answer, for V2 at
  * /produceAPI/v2/{name} and V1 at /produceAPI/{name}. Failures answer HTTP 200 with a result code, as the
  * marketplace expects; nothing is written unless the call is valid. Every V1 answer carries Body-Sign.
  */

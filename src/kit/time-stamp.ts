@@ -1,5 +1,5 @@
 /**
- * The kit body's `timeStamp` (PROTOCOL.md §3.3): UTC+8 wall-clock time as `yyyyMMddHHmmssSSS`. V2 carries it
+ * The kit body's `timeStamp` (docs/protocol.md §3.3): UTC+8 wall-clock time as `yyyyMMddHHmmssSSS`. V2 carries it
  * for information; V1 has no timestamp header, so its freshness and its authToken key rest on this field.
  */
 const UTC8_MS = 8 * 3600_000;

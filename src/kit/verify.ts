@@ -18,7 +18,7 @@ export interface KitVerifierOptions {
 }
 
 /**
- * Checks a V2 kit call (PROTOCOL.md §3.1) before anything reads its fields: headers present, timestamp
+ * Checks a V2 kit call (docs/protocol.md §3.1) before anything reads its fields: headers present, timestamp
  * within the window, signature over the canonical payload (raw body as fallback), nonce never seen.
  * The nonce is remembered only once the signature holds, so unsigned noise cannot fill the store.
  */
@@ -70,7 +70,7 @@ export interface KitV1Request {
 }
 
 /**
- * Checks a V1 kit call (PROTOCOL.md §3.8). V1 has no timestamp or nonce header: the body's `timeStamp`
+ * Checks a V1 kit call (docs/protocol.md §3.8). V1 has no timestamp or nonce header: the body's `timeStamp`
  * (UTC+8 yyyyMMddHHmmssSSS) is held to the same window as V2's x-timestamp, and since the authToken is an
  * HMAC keyed with that timeStamp, authToken + timeStamp is what a replay repeats; it is remembered, once
  * the token holds, for twice the window.

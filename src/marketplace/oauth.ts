@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 
 /**
- * KooGallery's per-tenant OAuth 2.0 endpoints (PROTOCOL.md §2). The only module that knows their paths,
+ * KooGallery's per-tenant OAuth 2.0 endpoints (docs/protocol.md §2). The only module that knows their paths,
  * parameters and error shapes.
  */
 export const tokenEndpoint = (domain: string) => `${domain}/api/v1/oauth2/token`;

@@ -77,7 +77,7 @@ export async function syncTenants(sandbox: Sandbox, koogateUrl: string, secrets:
   }
 }
 
-/** A sandbox user as authSync names them (PROTOCOL.md §3.5): enabled, with the sandbox's role. */
+/** A sandbox user as authSync names them (docs/protocol.md §3.5): enabled, with the sandbox's role. */
 export function demoUserEntry(u: SandboxUser): Record<string, string> {
   return { userName: u.userName, name: u.name, orgCode: u.organizationCode ?? '', role: u.role ?? 'user', enable: 'true' };
 }

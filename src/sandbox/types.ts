@@ -46,7 +46,7 @@ export interface SandboxBehaviour {
   failUserinfo?: SandboxFailure;
   /** Lifetime of authorization codes, seconds. Default 300. */
   codeTtlSeconds: number;
-  /** Name of the tenant parameter on the callback redirect. Default 'tenant' (PROTOCOL 2.2 allows 'tenant_id'). */
+  /** Name of the tenant parameter on the callback redirect. Default 'tenant' (docs/protocol.md §2.2 allows 'tenant_id'). */
   callbackTenantParam: 'tenant' | 'tenant_id';
 }
 

@@ -30,7 +30,7 @@ const fresh = (grant: Grant): Freshness => ({ kind: 'fresh', grant });
 const ended = (reason: string): Freshness => ({ kind: 'ended', reason });
 
 /**
- * Keeps a session's access token fresh while the user keeps using the app (PROTOCOL.md §2.4), with one
+ * Keeps a session's access token fresh while the user keeps using the app (docs/protocol.md §2.4), with one
  * refresh grant per session however many requests and replicas see it due:
  * 1. in-process single flight: concurrent requests of this process share one renewal;
  * 2. a lock in the shared store whose lease is extended while the grant is in flight; replicas that do

@@ -8,7 +8,7 @@ import { DEMO_APP_ID, syncedStack } from '../support/stack';
 import { bodies, directorySnapshot, kitCalls, post, rawRedis, type Answer, type Generation } from '../support/kit';
 
 /**
- * The five kit interfaces (PROTOCOL.md §3.3–3.8), V2 and V1, over real HTTP into a koogate on a private
+ * The five kit interfaces (docs/protocol.md §3.3–3.8), V2 and V1, over real HTTP into a koogate on a private
  * Redis: accepted, duplicated, reordered, stale, replayed, tampered, malformed, oversize and wrongly typed
  * calls. Every refused call is checked to leave every directory key in Redis exactly as it was, and every
  * V1 answer to carry a Body-Sign over its exact bytes.

@@ -13,7 +13,7 @@ import { startRedis, type RedisServer } from '../support/redis';
 import { DEMO_APP_ID, login, syncedStack } from '../support/stack';
 
 /**
- * Kit sync (PROTOCOL.md §3.1–3.4) against a running stack: real HTTP into koogate, signed the way
+ * Kit sync (docs/protocol.md §3.1–3.4) against a running stack: real HTTP into koogate, signed the way
  * KooGallery signs (src/kit/client.ts). Every refused call is checked to have changed nothing.
  */
 

@@ -6,8 +6,8 @@ import { StoreUnavailableError, type KeyValueStore } from '../../src/store/store
 import { startRedis, type RedisServer } from '../support/redis';
 
 /**
- * The one storage contract (src/store/store.ts), run unchanged against both backends (GUIDE.md §1:
- * "one shared test suite runs against both"). Where the backends really differ, the test says so and
+ * The one storage contract (src/store/store.ts), run unchanged against both backends: one shared suite
+ * runs against both (docs/architecture.md, "Fail fast on Redis" and the store). Where the backends really differ, the test says so and
  * asserts what each one does.
  */
 

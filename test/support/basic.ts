@@ -4,7 +4,7 @@ import { signBasicV2 } from '../../src/crypto/basic-lifecycle';
 import { canonicalPayload } from '../../src/crypto/kit-signature';
 import type { KitRequest } from '../../src/kit/client';
 
-/** Basic-interface calls over real HTTP, signed as KooGallery signs them (PROTOCOL.md §6.1). */
+/** Basic-interface calls over real HTTP, signed as KooGallery signs them (docs/protocol.md §6.1). */
 
 export interface BasicAnswerSeen {
   status: number;

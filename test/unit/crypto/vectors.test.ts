@@ -25,7 +25,7 @@ import {
   type OaepVariant,
 } from '../../../src/crypto/rsa-oaep';
 
-const VECTORS_PATH = path.resolve(__dirname, '../../../../shared/koogallery/vectors.json');
+const VECTORS_PATH = path.resolve(__dirname, '../../fixtures/koogallery-vectors.json');
 
 type Json = Record<string, unknown>;
 

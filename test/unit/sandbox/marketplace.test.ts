@@ -1,5 +1,5 @@
 /**
- * The sandbox marketplace over real HTTP: it must speak PROTOCOL.md section 2 faithfully,
+ * The sandbox marketplace over real HTTP: it must speak docs/protocol.md §2 faithfully,
  * since koogate's own tests trust it.
  */
 import { startSandbox, demoTenants, MARKETPLACE_SESSION_COOKIE, type Sandbox } from '../../../src/sandbox/marketplace';
