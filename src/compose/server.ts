@@ -32,7 +32,7 @@ import { SessionCache } from '../sessions/session-cache';
 import { createSessionLayer } from '../sessions/session';
 import { SessionService } from '../sessions/session-service';
 import { MemoryStore } from '../store/memory';
-import { createRedisClient, RedisStore, type RedisClient } from '../store/redis';
+import { connectAtStart, createRedisClient, RedisStore, type RedisClient } from '../store/redis';
 import type { KeyValueStore } from '../store/store';
 import { GrantStore } from '../tokens/grant-store';
 import { TokenRenewal } from '../tokens/renewal';
@@ -44,6 +44,7 @@ import { WEBHOOK_DEAD_LETTERS, WEBHOOK_QUEUE } from '../webhook/delivery';
 import { Metrics } from '../observability/metrics';
 import { startMetricsListener, type MetricsListener } from '../observability/metrics-server';
 import { RequestTracker } from '../observability/requests';
+import { SealedKeyAlarm } from '../observability/sealed-keys';
 
 export interface Koogate {
   url: string;
@@ -67,7 +68,9 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
   warnOfUntrustedProxy(config, log);
   const metrics = new Metrics();
   const { store, redis } = await buildStore(config, log, metrics);
-  const sealer = Sealer.fromSecrets(config.encryptionSecrets);
+  // A value sealed under a key that is not configured is logged once and fails readiness (operator's error).
+  const keyAlarm: SealedKeyAlarm = new SealedKeyAlarm(log, () => sealer.keyIds);
+  const sealer = Sealer.fromSecrets(config.encryptionSecrets, { onUnknownKey: (keyId) => keyAlarm.note(keyId) });
   const directory = await buildDirectory(config, store, sealer, log);
   const tokens = buildTokens(config, store, sealer, directory, log, metrics);
   const sessions = await buildSessions(config, store, redis, tokens, log, metrics);
@@ -81,7 +84,7 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
   const webhook = buildWebhook(config, store, log, metrics);
   const kit = buildKitRouter(config, store, directory, access, webhook, log, metrics);
   const basic = buildBasicRouter(config, store, directory, access, webhook, log);
-  const health = buildHealth(store, opts.workerId, log);
+  const health = buildHealth(store, opts.workerId, log, keyAlarm);
   const app = createApp({
     appId: config.appId,
     publicUrl: config.publicUrl,
@@ -149,8 +152,9 @@ async function buildStore(config: Config, log: Logger, metrics: Metrics): Promis
     log.warn('no REDIS_URL: sessions and synced tenants are kept in memory; this suits one process only and is lost on restart');
     return { store: new MemoryStore() };
   }
-  const redis = createRedisClient(config.redis, log.child({ component: 'redis' }));
-  await redis.connect();
+  const redisLog = log.child({ component: 'redis' });
+  const redis = createRedisClient(config.redis, redisLog);
+  await connectAtStart(redis, config.redis, config.storeWaitSeconds * 1000, redisLog);
   const store = new RedisStore(redis);
   store.onFailure = () => metrics.storeError();
   return { store, redis };
@@ -321,8 +325,8 @@ function logProductionAddress(config: Config, log: Logger): void {
 }
 
 /** healthz/readyz: this process's own, or (in a worker) the whole cluster's, asked of the primary. */
-function buildHealth(store: KeyValueStore, workerId: number | undefined, log: Logger): { answer: Health; worker?: WorkerLink } {
-  const own = storeHealth(store, log);
+function buildHealth(store: KeyValueStore, workerId: number | undefined, log: Logger, keyAlarm: SealedKeyAlarm): { answer: Health; worker?: WorkerLink } {
+  const own = keyAlarm.guard(storeHealth(store, log));
   if (workerId === undefined) return { answer: own };
   const worker = new WorkerLink({ workerId, local: own, storeKind: store.kind, channel: process as unknown as PrimaryChannel });
   worker.start();

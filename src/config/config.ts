@@ -106,9 +106,31 @@ function parseSchema<S extends Schema>(schema: S, env: Env, problem: (text: stri
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
   const problem = (text: string) => void problems.push(text);
-  const config = resolve(parseSchema(SCHEMA, env, problem), problem);
+  const parsed = parseSchema(SCHEMA, env, problem);
+  const config = resolve(parsed, problem);
+  if (env.NODE_ENV === 'production') refuseUnsafeProduction(parsed, config, problem);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * Production keeps what it stores across restarts, or does not start: encryption keys of their own
+ * (a key derived from the session secret changes with it, and every sealed client secret and token
+ * becomes unreadable), and a shared store unless memory is asked for by name.
+ */
+function refuseUnsafeProduction(p: Parsed, config: Config, problem: (text: string) => void): void {
+  if (p.encryptionSecrets.length === 0) {
+    problem(
+      'KOOGATE_ENCRYPTION_KEYS (or KOOGATE_ENCRYPTION_KEYS_FILE) is required with NODE_ENV=production: it seals client secrets and tokens in the store, and must outlive restarts and session-secret rotations. Accepted: one or more comma-separated secrets of 32+ characters, e.g. `openssl rand -hex 32`',
+    );
+  } else if (p.encryptionSecrets.some((k) => p.sessionSecrets.includes(k))) {
+    problem('KOOGATE_ENCRYPTION_KEYS must be independent of KOOGATE_SESSION_SECRET (a key equals a session secret): rotating cookie secrets must never make stored secrets unreadable');
+  }
+  if (!config.redis && p.store !== 'memory') {
+    problem(
+      `NODE_ENV=production without a shared store (KOOGATE_STORE=${p.store}): set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, or KOOGATE_STORE=memory to accept that sessions and synced tenants live in one process and are lost on restart`,
+    );
+  }
 }
 
 /** The values that combine settings, and the rules that span more than one. */
@@ -122,6 +144,8 @@ function resolve(p: Parsed, problem: (text: string) => void): Config {
     problem('KOOGATE_BASIC_ACCESS_KEY must differ from KOOGATE_KIT_ACCESS_KEY: the seller console gives each interface type its own key');
   }
   const redis = redisTopology(p.redis, problem);
+  if (p.store === 'redis' && !redis) problem('KOOGATE_STORE=redis needs REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (none is set)');
+  if (p.store === 'memory' && redis) problem('KOOGATE_STORE=memory contradicts the Redis settings: unset REDIS_* or set KOOGATE_STORE to auto or redis');
   const workers = p.workers === 'auto' ? availableParallelism() : p.workers;
   if (workers > 1 && !redis) {
     problem(

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { ACCESS_POLICIES } from '../core/access';
 import { choice, custom, flag, int, list, parseBoolean, pem, text, url, type Schema } from './kinds';
 
@@ -26,6 +27,16 @@ export const DEFAULT_LOGIN_URL = 'https://macroverse.huaweicloud.com/unified-log
 
 export const OAEP_SETTINGS = ['auto', 'sha256-mgf1sha1', 'sha1', 'sha256'] as const;
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const STORE_SETTINGS = ['auto', 'redis', 'memory'] as const;
+
+const TRUST_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+/** An address or subnet proxy-addr accepts: IPv4/IPv6, optionally /bits or /netmask, or one of its names. */
+function isTrustAddress(a: string): boolean {
+  if (TRUST_NAMES.has(a)) return true;
+  const [ip = '', range, ...more] = a.split('/');
+  if (more.length > 0 || isIP(ip) === 0) return false;
+  return range === undefined || /^\d{1,3}$/.test(range) || isIP(range) === 4;
+}
 
 /** Under koogate's own prefix, so it can never collide with a path of the app. */
 export const DEFAULT_PRODUCE_PATH = '/_koogate/produce';
@@ -67,7 +78,7 @@ export const SCHEMA = {
   publicUrl: url({ env: 'KOOGATE_PUBLIC_URL', required: true, meaning: 'External base URL of koogate as browsers see it (https://app.example.com); the callback is `<this>/_koogate/callback`.' }),
   appId: text({ env: 'KOOGATE_APP_ID', required: true, meaning: 'The app credential id (appId) from the KooGallery seller console.' }),
   loginUrl: text({ env: 'KOOGATE_LOGIN_URL', default: DEFAULT_LOGIN_URL, meaning: 'Unified login URL; `{appId}` is replaced by KOOGATE_APP_ID.' }),
-  kitAccessKey: text({ env: 'KOOGATE_KIT_ACCESS_KEY', required: true, secret: true, meaning: 'Kit access key ("key management" in the seller console) that verifies kit-sync signatures.' }),
+  kitAccessKey: text({ env: 'KOOGATE_KIT_ACCESS_KEY', required: true, secret: true, file: true, meaning: 'Kit access key ("key management" in the seller console) that verifies kit-sync signatures.' }),
   producePath: custom<string>({
     env: 'KOOGATE_PRODUCE_PATH',
     default: DEFAULT_PRODUCE_PATH,
@@ -77,6 +88,7 @@ export const SCHEMA = {
   }),
   basicAccessKey: text({
     env: 'KOOGATE_BASIC_ACCESS_KEY',
+    file: true,
     secret: true,
     meaning: 'Basic-interface access key (the seller console key of the 基础接口 type, not the kit key) that verifies newInstance and the other instance calls. Unset: they answer 000001 and the start-up log says basic interfaces are off.',
   }),
@@ -117,6 +129,7 @@ export const SCHEMA = {
   }),
   sessionSecrets: list({
     env: 'KOOGATE_SESSION_SECRET',
+    file: true,
     required: true,
     secret: true,
     minLength: 32,
@@ -124,14 +137,29 @@ export const SCHEMA = {
   }),
   encryptionSecrets: list({
     env: 'KOOGATE_ENCRYPTION_KEYS',
+    file: true,
     secret: true,
     minLength: 32,
-    meaning: 'Secrets for encryption at rest (client secrets, tokens); comma-separated, first encrypts, all decrypt. Default: derived from KOOGATE_SESSION_SECRET.',
+    meaning: 'Secrets for encryption at rest (client secrets, tokens); comma-separated, first encrypts, all decrypt, at least 32 characters each. Required in production (NODE_ENV=production) and independent of KOOGATE_SESSION_SECRET; only the demo and tests derive it from the session secret.',
+  }),
+  store: choice({
+    env: 'KOOGATE_STORE',
+    values: STORE_SETTINGS,
+    default: 'auto',
+    meaning: 'auto (Redis when a REDIS_* topology is set, else memory), redis (refuse to start without one) or memory. Production refuses the memory store unless this says memory.',
+  }),
+  storeWaitSeconds: int({
+    env: 'KOOGATE_STORE_WAIT_SECONDS',
+    default: 60,
+    min: 0,
+    max: 3600,
+    meaning: 'At start, how long koogate waits for an unreachable Redis, retrying with a message each time, before it gives up and exits.',
   }),
   /** Resolved into one topology (RedisSettings) by config.ts. */
   redis: {
     url: text({
       env: 'REDIS_URL',
+    file: true,
       secret: true,
       check: (v) => (/^rediss?:\/\//.test(v) ? undefined : 'must start with redis:// or rediss://'),
       meaning: 'redis:// or rediss:// URL of the shared store. Absent: in-memory store (one process only; sessions and synced tenants are lost on restart).',
@@ -141,7 +169,7 @@ export const SCHEMA = {
     sentinelPassword: text({ env: 'REDIS_SENTINEL_PASSWORD', secret: true, meaning: 'With REDIS_SENTINELS: password of the Sentinels themselves, when they require one.' }),
     clusterNodes: list({ env: 'REDIS_CLUSTER_NODES', item: hostPort, meaning: 'Instead of REDIS_URL: comma-separated host:port of some Redis Cluster nodes (the rest are discovered).' }),
     username: text({ env: 'REDIS_USERNAME', meaning: 'With REDIS_SENTINELS or REDIS_CLUSTER_NODES: ACL user name (with REDIS_URL put it in the URL).' }),
-    password: text({ env: 'REDIS_PASSWORD', secret: true, meaning: 'With REDIS_SENTINELS or REDIS_CLUSTER_NODES: password of the Redis servers (with REDIS_URL put it in the URL).' }),
+    password: text({ env: 'REDIS_PASSWORD', secret: true, file: true, meaning: 'With REDIS_SENTINELS or REDIS_CLUSTER_NODES: password of the Redis servers (with REDIS_URL put it in the URL).' }),
     tls: flag({ env: 'REDIS_TLS', default: false, meaning: 'With REDIS_SENTINELS or REDIS_CLUSTER_NODES: connect with TLS (with REDIS_URL use rediss://).' }),
   },
   cookieName: text({ env: 'KOOGATE_COOKIE_NAME', default: 'koogate.sid', meaning: 'Name of the session cookie.' }),
@@ -161,7 +189,15 @@ export const SCHEMA = {
     env: 'KOOGATE_TRUST_PROXY',
     default: 'false',
     meaning: "Express 'trust proxy' value when koogate runs behind a load balancer or TLS terminator (true, a hop count, or addresses).",
-    parse: (v) => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v),
+    parse: (v, problem) => {
+      if (v === 'true') return true;
+      if (v === 'false') return false;
+      if (/^\d+$/.test(v)) return Number(v);
+      // What express and proxy-addr would otherwise reject at start with "invalid IP address: …".
+      const bad = v.split(',').map((a) => a.trim()).find((a) => !isTrustAddress(a));
+      if (bad !== undefined) problem(`KOOGATE_TRUST_PROXY must be true, false, a hop count, or comma-separated addresses, subnets (10.0.0.0/8) or loopback, linklocal, uniquelocal (got "${v}"; "${bad}" is none of these)`);
+      return v;
+    },
   }),
   renewSkewSeconds: int({ env: 'KOOGATE_RENEW_SKEW_SECONDS', default: 120, min: 0, max: 3600, meaning: 'Renew the access token when it expires within this many seconds.' }),
   marketplaceTimeoutMs: int({ env: 'KOOGATE_MARKETPLACE_TIMEOUT_MS', default: 5000, min: 100, max: 60000, meaning: 'Timeout of each call to the marketplace (token, userinfo).' }),
@@ -181,12 +217,14 @@ export const SCHEMA = {
   }),
   apiToken: text({
     env: 'KOOGATE_API_TOKEN',
+    file: true,
     secret: true,
     minLength: 32,
     meaning: 'Bearer token of the read-only directory API under /_koogate/api/ (at least 32 characters). Unset: the API answers 404.',
   }),
   adminToken: text({
     env: 'KOOGATE_ADMIN_TOKEN',
+    file: true,
     secret: true,
     minLength: 32,
     meaning: 'Bearer token of the admin API under /_koogate/admin/ (sessions, dead letters, re-sealing; at least 32 characters, different from KOOGATE_API_TOKEN). Unset: the admin API answers 404.',
@@ -276,6 +314,7 @@ export const SCHEMA = {
     }),
     secrets: list({
       env: 'KOOGATE_WEBHOOK_SECRET',
+    file: true,
       secret: true,
       minLength: 32,
       meaning: 'Secret that signs each webhook delivery (X-Koogate-Signature); at least 32 characters, required with KOOGATE_WEBHOOK_URL. Comma-separated to rotate: each one signs.',

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'KOOGATE_BAD_REQUEST'
   | 'KOOGATE_NOT_FOUND'
   | 'KOOGATE_FORBIDDEN'
+  | 'KOOGATE_ENCRYPTION_KEY_MISSING'
   | 'KOOGATE_INTERNAL';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -42,6 +43,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   KOOGATE_BAD_REQUEST: 400,
   KOOGATE_NOT_FOUND: 404,
   KOOGATE_FORBIDDEN: 403,
+  KOOGATE_ENCRYPTION_KEY_MISSING: 503,
   KOOGATE_INTERNAL: 500,
 };
 

@@ -20,6 +20,19 @@ export class SealError extends Error {
   }
 }
 
+/** A value sealed under a key none of the configured secrets gives: an operator's error, not data's. */
+export class UnknownKeyError extends SealError {
+  constructor(readonly keyId: string) {
+    super(`sealed value uses key id "${keyId}", which is not among the configured secrets`);
+    this.name = 'UnknownKeyError';
+  }
+}
+
+export interface SealerOptions {
+  /** Told of every value whose key is not configured (the operator's alarm: log, readiness). */
+  onUnknownKey?: (keyId: string) => void;
+}
+
 interface SealKey {
   id: string;
   key: Buffer;
@@ -45,7 +58,10 @@ export class Sealer {
   private readonly primary: SealKey;
   private readonly byId: ReadonlyMap<string, Buffer>;
 
-  private constructor(keys: readonly SealKey[]) {
+  private constructor(
+    keys: readonly SealKey[],
+    private readonly opts: SealerOptions = {},
+  ) {
     const [primary] = keys;
     if (primary === undefined) throw new SealError('at least one sealing secret is required');
     this.primary = primary;
@@ -58,12 +74,17 @@ export class Sealer {
     this.byId = byId;
   }
 
-  static fromSecrets(secrets: readonly string[]): Sealer {
+  static fromSecrets(secrets: readonly string[], opts: SealerOptions = {}): Sealer {
     if (secrets.length === 0) throw new SealError('at least one sealing secret is required');
     if (secrets.some((s) => s.length < MIN_SECRET_CHARS)) {
       throw new SealError(`each sealing secret must be at least ${MIN_SECRET_CHARS} characters`);
     }
-    return new Sealer(secrets.map(deriveKey));
+    return new Sealer(secrets.map(deriveKey), opts);
+  }
+
+  /** Ids of every configured key, the sealing one first (for operators' messages). */
+  get keyIds(): string[] {
+    return [...this.byId.keys()];
   }
 
   /** Id of the key new values are sealed with. */
@@ -84,7 +105,10 @@ export class Sealer {
     if (parts.length !== 4 || parts[0] !== VERSION) throw new SealError('not a sealed value (expected v1.<keyId>.<iv>.<data>)');
     const [, keyId = '', ivPart = '', bodyPart = ''] = parts;
     const key = this.byId.get(keyId);
-    if (key === undefined) throw new SealError(`sealed value uses key id "${keyId}", which is not among the configured secrets`);
+    if (key === undefined) {
+      this.opts.onUnknownKey?.(keyId);
+      throw new UnknownKeyError(keyId);
+    }
     const iv = decodeB64url(ivPart);
     const body = decodeB64url(bodyPart);
     if (iv?.length !== IV_BYTES || body === undefined || body.length < TAG_BYTES) {

@@ -1,4 +1,5 @@
-import type { Sealer } from '../crypto/sealed';
+import { UnknownKeyError, type Sealer } from '../crypto/sealed';
+import { KoogateError } from '../core/errors';
 import type { KeyValueStore, WriteOp } from '../store/store';
 import type { UserAccess } from '../core/access';
 import type { ChangeOutcome } from '../core/outcome';
@@ -70,7 +71,7 @@ export class Directory {
     const raw = await this.store.get(appKey(tenantId, appId));
     if (!raw) return null;
     const rec = JSON.parse(raw) as AppCredentialRecord;
-    return { clientId: rec.clientId, clientSecret: this.sealer.open(rec.clientSecretSealed, appKey(tenantId, appId)) };
+    return { clientId: rec.clientId, clientSecret: openOrKeyMissing(this.sealer, rec.clientSecretSealed, appKey(tenantId, appId), 'client secret') };
   }
 
   /** Whether the tenant has credentials for the app, without opening the sealed secret. */
@@ -141,7 +142,8 @@ export class Directory {
     }
     const instances = current ? [...new Set([...current.instances, c.instanceId])] : [c.instanceId];
     if (current) {
-      const secret = this.sealer.open(current.clientSecretSealed, key);
+      // A secret sealed under a retired key is replaced by the one this call brings.
+      const secret = openUnlessKeyUnknown(this.sealer, current.clientSecretSealed, key);
       if (current.clientId === c.clientId && secret === c.clientSecret && instances.length === current.instances.length) {
         await this.store.atomic(Instances.linkOps(c.tenantId, [c.instanceId]));
         return 'unchanged';
@@ -280,4 +282,23 @@ function sameTenant(a: TenantRecord, b: TenantRecord): boolean {
     a.testFlag === b.testFlag &&
     a.instances.length === b.instances.length
   );
+}
+
+/** A sealed value the configured keys cannot open is the operator's error (KOOGATE_ENCRYPTION_KEYS), not the user's. */
+export function openOrKeyMissing(sealer: Sealer, sealed: string, aad: string, what: string): string {
+  try {
+    return sealer.open(sealed, aad);
+  } catch (e) {
+    if (!(e instanceof UnknownKeyError)) throw e;
+    throw new KoogateError('KOOGATE_ENCRYPTION_KEY_MISSING', 'This service is being configured.', { what, keyId: e.keyId });
+  }
+}
+
+function openUnlessKeyUnknown(sealer: Sealer, sealed: string, aad: string): string | undefined {
+  try {
+    return sealer.open(sealed, aad);
+  } catch (e) {
+    if (e instanceof UnknownKeyError) return undefined;
+    throw e;
+  }
 }

@@ -94,6 +94,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, Text>> = {
     en: { title: 'Not allowed', message: 'This request is not allowed.' },
     zh: { title: '操作不被允许', message: '此请求不被允许。' },
   },
+  KOOGATE_ENCRYPTION_KEY_MISSING: {
+    en: { title: 'Service being configured', message: 'This service is being configured. Please try again later; if this persists, tell the operator the code below.' },
+    zh: { title: '服务正在配置中', message: '此服务正在配置中，请稍后重试；如持续出现，请将下方错误码告知运营方。' },
+  },
   KOOGATE_INTERNAL: {
     en: { title: 'Something went wrong', message: 'An unexpected error occurred. Please try again.' },
     zh: { title: '出现错误', message: '发生了意外错误，请重试。' },

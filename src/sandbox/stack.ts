@@ -35,6 +35,8 @@ export interface StackSecrets {
   /** The basic-interface access key, a different one (one key per interface type). */
   basicAccessKey: string;
   sessionSecret: string;
+  /** KOOGATE_ENCRYPTION_KEYS; without it koogate derives one from the session secret (refused in production). */
+  encryptionKey?: string;
   privateKeyPem: string;
   publicKeyPem: string;
 }
@@ -95,6 +97,7 @@ export function stackEnv(sandbox: Sandbox, appUrl: string, secrets: StackSecrets
     KOOGATE_BASIC_ACCESS_KEY: secrets.basicAccessKey,
     KOOGATE_RSA_PRIVATE_KEY: secrets.privateKeyPem,
     KOOGATE_SESSION_SECRET: secrets.sessionSecret,
+    ...(secrets.encryptionKey ? { KOOGATE_ENCRYPTION_KEYS: secrets.encryptionKey } : {}),
     KOOGATE_ALLOW_HTTP_MARKETPLACE: 'true',
     KOOGATE_PUBLIC_PATHS: '/,/favicon.ico',
   };
@@ -106,6 +109,7 @@ export function newSecrets(): StackSecrets {
     accessKey: `demo-${randomBytes(16).toString('hex')}`,
     basicAccessKey: `demo-basic-${randomBytes(16).toString('hex')}`,
     sessionSecret: randomBytes(32).toString('hex'),
+    encryptionKey: randomBytes(32).toString('hex'),
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
   };

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/logger';
-import type { RedisClient } from '../store/redis';
+import { watchConnection, type RedisClient } from '../store/redis';
 import { StoreUnavailableError } from '../store/store';
 
 /** What changed about sessions, told to every replica so that none keeps serving from a stale cache. */
@@ -46,6 +46,7 @@ export class RedisBus implements InvalidationBus {
     private readonly log: Logger,
   ) {
     this.sub = pub.duplicate();
+    watchConnection(this.sub, log, 'pub/sub');
     this.sub.on('message', (_channel: string, text: string) => {
       try {
         void this.local.publish(JSON.parse(text) as Invalidation);

@@ -37,7 +37,9 @@ export function createSessionLayer(opts: SessionOptions): SessionLayer {
   const store: session.Store = opts.redis
     ? // Touching on every request would write to Redis for every proxied call; the lifetime is absolute.
       new TypedFailures(new ConnectRedisStore({ client: opts.redis, prefix: 'koogate:sess:', disableTouch: true }))
-    : new session.MemoryStore();
+    : // Wrapped, so express-session does not print its plain-text MemoryStore notice: koogate decides
+      // (and logs as JSON) whether the memory store may serve.
+      new TypedFailures(new session.MemoryStore());
   const middleware = session({
     name: opts.cookieName,
     secret: opts.secrets,

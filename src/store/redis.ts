@@ -43,16 +43,24 @@ export function createRedisClient(settings: RedisSettings | string, log: Logger)
       redisOptions: { ...common, lazyConnect: false, username: spec.username, password: spec.password, tls: spec.tls ? {} : undefined },
     });
   }
+  watchConnection(client, log, 'store');
+  return client;
+}
+
+/**
+ * Every connection needs an error listener, else ioredis prints "[ioredis] Unhandled error event" with a
+ * stack to stderr on every reconnect. One JSON line when a connection goes down, one when it is back.
+ */
+export function watchConnection(client: RedisClient, log: Logger, connection: string): void {
   let down = false;
   client.on('error', (err: Error) => {
-    if (!down) log.error('redis connection error', { err: err.message });
+    if (!down) log.error('redis connection error', { connection, err: err.message });
     down = true;
   });
   client.on('ready', () => {
-    if (down) log.info('redis connection restored');
+    if (down) log.info('redis connection restored', { connection });
     down = false;
   });
-  return client;
 }
 
 /**
@@ -295,5 +303,57 @@ export class RedisStore implements KeyValueStore {
   }
   async close() {
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+/** Where a Redis setting points, for messages: the variable and its target without credentials. */
+export function describeRedis(spec: RedisSettings): string {
+  if (spec.mode === 'single') return `REDIS_URL=${spec.url.replace(/\/\/[^@/]*@/, '//')}`;
+  if (spec.mode === 'sentinel') return `REDIS_SENTINELS=${spec.sentinels.map((n) => `${n.host}:${n.port}`).join(',')} (primary ${spec.masterName})`;
+  return `REDIS_CLUSTER_NODES=${spec.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+}
+
+export class StoreStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreStartError';
+  }
+}
+
+/**
+ * Connects at start, waiting for a Redis that is not up yet (a compose or Kubernetes start, a failover):
+ * a JSON line at every attempt saying what is awaited and until when, then a clear error naming the
+ * setting once `waitMs` has passed. Attempts back off from 0.5 s to 5 s.
+ */
+export async function connectAtStart(client: RedisClient, spec: RedisSettings, waitMs: number, log: Logger, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<void> {
+  const started = Date.now();
+  const target = describeRedis(spec);
+  // connect() rejects with "Connection is closed."; the cause (ECONNREFUSED, ENOTFOUND, NOAUTH…) comes as an
+  // error event, not always on every attempt: the last one seen is the reason given.
+  let cause: Error | undefined;
+  const remember = (e: Error) => (cause = e);
+  client.on('error', remember);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.connect();
+      client.off('error', remember);
+      if (attempt > 1) log.info('redis reachable; starting', { target, attempts: attempt, waitedMs: Date.now() - started });
+      return;
+    } catch (e) {
+      const err = (cause ?? e) as Error & { code?: string };
+      const reason = err.code ?? err.message;
+      // Stop ioredis' own reconnecting: this loop decides when to try again and when to give up.
+      client.disconnect();
+      const waited = Date.now() - started;
+      if (waited >= waitMs) {
+        client.off('error', remember);
+        throw new StoreStartError(
+          `Redis is not reachable at ${target} (${reason}) after ${Math.round(waited / 1000)} s; koogate does not start without its store. Check the setting and that Redis runs, or wait longer with KOOGATE_STORE_WAIT_SECONDS (now ${Math.round(waitMs / 1000)}).`,
+        );
+      }
+      const retryInMs = Math.min(500 * attempt, 5000, Math.max(0, waitMs - waited));
+      log.warn('waiting for redis', { target, reason, attempt, retryInMs, waitedMs: waited, giveUpAfterMs: waitMs });
+      await sleep(retryInMs);
+    }
   }
 }

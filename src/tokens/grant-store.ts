@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../crypto/sealed';
+import { openOrKeyMissing } from '../directory/directory';
 import type { TokenSet } from '../core/identity';
 import type { KeyValueStore } from '../store/store';
 
@@ -78,7 +79,7 @@ export class GrantStore {
     const raw = await this.store.get(key(id));
     if (!raw) return null;
     const { tokens, ...s } = JSON.parse(raw) as StoredGrant;
-    const t = JSON.parse(this.sealer.open(tokens, key(id))) as { accessToken: string; refreshToken?: string };
+    const t = JSON.parse(openOrKeyMissing(this.sealer, tokens, key(id), 'tokens')) as { accessToken: string; refreshToken?: string };
     return { raw, grant: { id, ...s, ...t } };
   }
 

@@ -11,10 +11,9 @@ beforeAll(() => {
   rsaPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 });
 
-/** The smallest environment a real deployment needs. */
+/** The smallest environment koogate accepts outside production (test/unit/production-config.test.ts adds production's rules). */
 function validEnv(over: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
-    NODE_ENV: 'production',
     KOOGATE_PUBLIC_URL: 'https://app.example.com',
     KOOGATE_UPSTREAM_URL: 'http://127.0.0.1:3000',
     KOOGATE_APP_ID: 'app-0001',
@@ -43,7 +42,7 @@ const REQUIRED = ['KOOGATE_PUBLIC_URL', 'KOOGATE_UPSTREAM_URL', 'KOOGATE_APP_ID'
 
 describe('loadConfig: an empty environment', () => {
   test('throws one ConfigError naming every required setting, the RSA key included', () => {
-    const problems = problemsOf({ NODE_ENV: 'production' });
+    const problems = problemsOf({});
     const text = problems.join('\n');
     for (const name of REQUIRED) expect(text).toContain(name);
     expect(text).toContain('KOOGATE_RSA_PRIVATE_KEY');
