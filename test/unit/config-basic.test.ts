@@ -8,7 +8,7 @@ beforeAll(() => {
 });
 
 const env = (over: Record<string, string | undefined> = {}) => ({
-  NODE_ENV: 'production',
+  NODE_ENV: 'test',
   KOOGATE_PUBLIC_URL: 'https://app.example.com',
   KOOGATE_UPSTREAM_URL: 'http://127.0.0.1:3000',
   KOOGATE_APP_ID: 'app-0001',
