@@ -3,8 +3,10 @@
  * `koogate kit send`: sends one kit-sync call or one basic-interface call the way KooGallery does (signed;
  * applicationSync's secret RSA-OAEP encrypted), so an ISV can check a deployment before the marketplace's
  * own debug run. The stand-in marketplace sends with the same code (kit/client.ts, basic/client.ts).
+ * The operator's commands (sessions, dead letters, re-sealing) are in admin/cli.ts.
  */
 import { readFileSync } from 'node:fs';
+import { ADMIN_GROUPS, ADMIN_USAGE, runAdmin } from './admin/cli';
 import { OAEP_VARIANTS, loadPublicKey, type OaepVariant } from './crypto/rsa-oaep';
 import { ACTIVITIES, sendBasicCall, type Activity } from './basic/client';
 import { KIT_INTERFACES, kitTimeStamp, sendKitCall, type KitInterface, type KitResponse } from './kit/client';
@@ -39,6 +41,9 @@ KooGallery does, and prints the answer.
 
 Exit status: 0 when the answer's resultCode is 000000 (and, for v1, its Body-Sign verified);
 1 when the call was answered with another code or could not be sent; 2 on a usage error.
+
+Operator commands:
+${ADMIN_USAGE}
 `;
 
 interface Options {
@@ -167,6 +172,12 @@ export async function run(argv: readonly string[], env: Record<string, string | 
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
     io.out(USAGE);
     return argv.length === 0 ? 2 : 0;
+  }
+  if ((ADMIN_GROUPS as readonly string[]).includes(argv[0]!)) {
+    // Loaded only for these: `kit send` needs none of the server's modules.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { openSharedState } = require('./compose/server') as typeof import('./compose/server');
+    return runAdmin(argv, env, io, openSharedState);
   }
   let opts: Options;
   let body: Record<string, unknown>;

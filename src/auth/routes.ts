@@ -122,7 +122,15 @@ export function authRoutes(d: AuthRoutesDeps): Router {
     const ui = UI_TEXT[pickLang(req)];
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(
-      d.views.render('logout', { lang: pickLang(req) === 'zh' ? 'zh-CN' : 'en', title: ui.logoutTitle, message: ui.logoutMessage, confirmLabel: ui.logoutConfirm, cancelLabel: ui.cancel }),
+      d.views.render('logout', {
+        lang: pickLang(req) === 'zh' ? 'zh-CN' : 'en',
+        title: ui.logoutTitle,
+        message: ui.logoutMessage,
+        confirmLabel: ui.logoutConfirm,
+        everywhereLabel: ui.logoutEverywhere,
+        everywhereHint: ui.logoutEverywhereHint,
+        cancelLabel: ui.cancel,
+      }),
     );
   });
 
@@ -133,19 +141,25 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       if (origin && origin !== 'null' && origin !== d.publicUrl.origin) {
         throw new KoogateError('KOOGATE_FORBIDDEN', 'Cross-site logout refused.', { origin });
       }
+      // "Sign out on all devices" ends every session of this user (other browsers, other replicas, their
+      // websockets), then the marketplace session like a plain logout.
+      const scope = (req.body as Record<string, unknown> | undefined)?.scope;
+      if (scope !== undefined && scope !== 'this' && scope !== 'all') throw new KoogateError('KOOGATE_BAD_REQUEST', 'Unknown logout scope.', { scope: String(scope).slice(0, 20) });
       const auth = req.session?.auth;
       let target = loggedOutUrl;
       if (auth) {
-        const tenant = await d.directory.getTenant(auth.user.tenantId);
+        const { tenantId, userName } = auth.user;
+        const tenant = await d.directory.getTenant(tenantId);
         await d.sessions.release(req.sessionID, auth);
+        const others = scope === 'all' ? await d.sessions.endSessions({ tenantId, userName }) : 0;
         await destroy(req);
         if (tenant) target = marketplaceLogout(tenant.domainName);
-        log.info('logout', { ...requestFields(req), tenantId: auth.user.tenantId, userName: auth.user.userName });
+        log.info('logout', { ...requestFields(req), tenantId, userName, everywhere: scope === 'all', otherSessionsEnded: others });
         d.metrics?.sessionEnded('logout');
         const ctx = requestContext(req);
         if (ctx) {
-          ctx.tenantId = auth.user.tenantId;
-          ctx.userName = auth.user.userName;
+          ctx.tenantId = tenantId;
+          ctx.userName = userName;
         }
       }
       res.clearCookie(d.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: d.cookieSecure });

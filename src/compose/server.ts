@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { AccessControl } from '../access/policy';
 import { adminApi } from '../admin/api';
+import { adminOperations, type AdminState } from '../admin/operations';
+import { operationRoutes } from '../admin/routes';
 import { TransactionCookie, TX_COOKIE } from '../auth/transaction';
 import type { Config } from '../config/config';
 import { loadPrivateKey, OAEP_VARIANTS, type OaepVariant } from '../crypto/rsa-oaep';
@@ -107,7 +109,7 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
     basic,
     producePath: config.producePath,
     directoryApi: directoryApi({ directory, appId: config.appId, token: config.apiToken, log }),
-    adminApi: adminApi({ token: config.adminToken, log, routes: [] }),
+    adminApi: adminApi({ token: config.adminToken, log, routes: [operationRoutes(adminOperations({ store, directory, sessions: sessions.service, grants: tokens.grants }, config.appId))] }),
     assertion: request.assertion,
   });
   const gateway = new Gateway({ ...request.gateway, own: app });
@@ -158,6 +160,32 @@ async function buildStore(config: Config, log: Logger, metrics: Metrics): Promis
   const store = new RedisStore(redis);
   store.onFailure = () => metrics.storeError();
   return { store, redis };
+}
+
+/** What the admin commands act on: the shared store and the services over it, without serving anything. */
+export interface SharedState extends AdminState {
+  close(): Promise<void>;
+}
+
+/** Opens the configured store as koogate's replicas see it (admin commands: `koogate sessions …`). */
+export async function openSharedState(config: Config, log: Logger): Promise<SharedState> {
+  // A command's own counters, never exported: it serves no metrics.
+  const metrics = new Metrics();
+  const { store, redis } = await buildStore(config, log, metrics);
+  const sealer = Sealer.fromSecrets(config.encryptionSecrets);
+  const directory = new Directory(store, sealer);
+  const tokens = buildTokens(config, store, sealer, directory, log, metrics);
+  const sessions = await buildSessions(config, store, redis, tokens, log, metrics);
+  return {
+    store,
+    directory,
+    grants: tokens.grants,
+    sessions: sessions.service,
+    async close() {
+      await sessions.bus.close();
+      await store.close();
+    },
+  };
 }
 
 /** Tenants, credentials and users; the seed file, when one is configured, is loaded first. */

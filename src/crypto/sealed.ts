@@ -33,6 +33,9 @@ export interface SealerOptions {
   onUnknownKey?: (keyId: string) => void;
 }
 
+/** What re-sealing one stored value did: sealed again, already under the current key, gone meanwhile, or not openable. */
+export type ResealOutcome = 'resealed' | 'current' | 'gone' | 'failed';
+
 interface SealKey {
   id: string;
   key: Buffer;

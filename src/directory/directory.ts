@@ -1,4 +1,4 @@
-import { UnknownKeyError, type Sealer } from '../crypto/sealed';
+import { UnknownKeyError, type ResealOutcome, type Sealer } from '../crypto/sealed';
 import { KoogateError } from '../core/errors';
 import type { KeyValueStore, WriteOp } from '../store/store';
 import type { UserAccess } from '../core/access';
@@ -77,6 +77,26 @@ export class Directory {
   /** Whether the tenant has credentials for the app, without opening the sealed secret. */
   async hasAppCredential(tenantId: TenantId, appId: string): Promise<boolean> {
     return (await this.store.get(appKey(tenantId, appId))) !== null;
+  }
+
+  /**
+   * Seals a tenant's client secret again under the current key (after a key rotation). Compare-and-set:
+   * an applicationSync that wrote meanwhile sealed under the current key already.
+   */
+  async resealAppCredential(tenantId: TenantId, appId: string): Promise<ResealOutcome> {
+    const k = appKey(tenantId, appId);
+    const raw = await this.store.get(k);
+    if (!raw) return 'gone';
+    const rec = JSON.parse(raw) as AppCredentialRecord;
+    if (!this.sealer.needsReseal(rec.clientSecretSealed)) return 'current';
+    let secret: string;
+    try {
+      secret = this.sealer.open(rec.clientSecretSealed, k);
+    } catch {
+      return 'failed';
+    }
+    const next: AppCredentialRecord = { ...rec, clientSecretSealed: this.sealer.seal(secret, k) };
+    return (await this.store.compareAndSet(k, raw, JSON.stringify(next))) ? 'resealed' : 'current';
   }
 
   async applyTenant(c: TenantChange): Promise<ChangeOutcome> {

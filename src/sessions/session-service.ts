@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import type session from 'express-session';
 import type { InvalidationBus } from './invalidation';
@@ -7,7 +8,7 @@ import type { Metrics } from '../observability/metrics';
 import type { KeyValueStore } from '../store/store';
 import type { Grant, GrantStore } from '../tokens/grant-store';
 import type { SessionAuth } from './session';
-import { destroySession } from './session-calls';
+import { destroySession, loadSession } from './session-calls';
 
 export interface SessionLifetimes {
   /** A session unused this long ends. */
@@ -22,6 +23,21 @@ export interface SessionFilter {
   tenantId: string;
   userName?: string;
 }
+
+/** One live session as an operator sees it: who, since when, until when; never the session id or a token. */
+export interface SessionSummary {
+  /** A stable name of the session, the same on every replica; a digest of its id, useless as a cookie. */
+  ref: string;
+  tenantId: string;
+  userName: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** When it ends at the latest without further use (idle window, refresh token, absolute lifetime). */
+  expiresAt: number;
+}
+
+/** The printable name of a session: a digest of its id, so a listing never hands out a usable session. */
+export const sessionRef = (sid: string) => createHash('sha256').update(`koogate/session-ref/${sid}`).digest().subarray(0, 12).toString('base64url');
 
 const userIndex = (tenantId: string, userName: string) => `idx:user:${tenantId}:${encodeURIComponent(userName)}`;
 const tenantIndex = (tenantId: string) => `idx:tenant:${tenantId}`;
@@ -130,10 +146,42 @@ export class SessionService {
     await this.bus.publish({ kind: 'session', sid });
   }
 
+  /**
+   * The live sessions of a tenant, or of one user of it, oldest login first. Index entries whose session
+   * or grant is gone (ended, expired) are left out.
+   */
+  async list(filter: SessionFilter): Promise<SessionSummary[]> {
+    const entries = await this.indexed(filter);
+    const out: SessionSummary[] = [];
+    for (const e of entries) {
+      const [data, grant] = await Promise.all([loadSession(this.sessions, e.sid), this.grants.peek(e.grantId)]);
+      const auth = data?.auth;
+      if (!auth || !grant || auth.grantId !== e.grantId) continue;
+      out.push({
+        ref: sessionRef(e.sid),
+        tenantId: filter.tenantId,
+        userName: e.userName,
+        createdAt: auth.loginAt,
+        lastSeenAt: auth.lastSeen,
+        expiresAt: Math.min(auth.lastSeen + this.life.idleMs, this.grants.endsAt(grant)),
+      });
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt || a.ref.localeCompare(b.ref));
+  }
+
+  /** The grant ids of a tenant's indexed sessions (re-sealing their tokens). */
+  async grantIds(tenantId: string): Promise<string[]> {
+    return (await this.indexed({ tenantId })).map((e) => e.grantId);
+  }
+
+  private async indexed(filter: SessionFilter): Promise<IndexEntry[]> {
+    const indexKey = filter.userName === undefined ? tenantIndex(filter.tenantId) : userIndex(filter.tenantId, filter.userName);
+    return (await this.store.sMembers(indexKey)).map(decode).filter((e): e is IndexEntry => e !== null);
+  }
+
   /** Ends every session of a tenant, or of one user of it, on every replica. Returns how many. */
   async endSessions(filter: SessionFilter, reason = 'revoked'): Promise<number> {
-    const indexKey = filter.userName === undefined ? tenantIndex(filter.tenantId) : userIndex(filter.tenantId, filter.userName);
-    const entries = (await this.store.sMembers(indexKey)).map(decode).filter((e): e is IndexEntry => e !== null);
+    const entries = await this.indexed(filter);
     if (entries.length === 0) return 0;
     // Grants first: the moment they are gone, every replica treats these sessions as logged out.
     await this.grants.delete(...entries.map((e) => e.grantId));

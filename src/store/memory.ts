@@ -149,6 +149,11 @@ export class MemoryStore implements KeyValueStore {
     }
     return true;
   }
+  async queueMove(from: string, to: string, id: string, payload: string, delayMs: number) {
+    if (!this.queue(from).delete(id)) return false;
+    this.queue(to).set(id, { payload, dueAt: this.now() + delayMs });
+    return true;
+  }
   async queuePeek(queue: string, max: number): Promise<QueuedEntry[]> {
     return [...this.queue(queue)]
       .sort(byDue)

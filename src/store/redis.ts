@@ -137,6 +137,18 @@ if ARGV[3] == 'move' then
 end
 return 1`;
 
+/** KEYS 1–3: the source queue, 4–6: the target. ARGV: id, payload, delayMs. */
+const QUEUE_MOVE = `
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+${NOW_MS}
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[6], ARGV[1])
+redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), ARGV[1])
+return 1`;
+
 const QUEUE_PEEK = `
 local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
 local out = {}
@@ -255,6 +267,9 @@ export class RedisStore implements KeyValueStore {
         how.kind === 'remove' ? ['remove', '', '0'] : how.kind === 'retry' ? ['retry', how.payload, ms(how.delayMs)] : ['move', how.payload, String(Math.max(0, Math.floor(how.keep)))];
       return (await this.client.eval(QUEUE_SETTLE, keys.length, ...keys, id, claim, ...args)) === 1;
     });
+  }
+  queueMove(from: string, to: string, id: string, payload: string, delayMs: number) {
+    return this.run(async () => (await this.client.eval(QUEUE_MOVE, 6, ...this.queueKeys(from), ...this.queueKeys(to), id, payload, ms(delayMs))) === 1);
   }
   queuePeek(queue: string, max: number) {
     return this.run(async () => {

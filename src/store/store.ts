@@ -63,6 +63,12 @@ export interface KeyValueStore {
   queueClaim(queue: string, claim: string, leaseMs: number, max: number): Promise<QueueClaim[]>;
   /** Ends a claim; false, changing nothing, when the entry is gone or was claimed again since. */
   queueSettle(queue: string, id: string, claim: string, how: QueueSettlement): Promise<boolean>;
+  /**
+   * Takes entry `id` out of queue `from` (whatever claim it has) and puts it in queue `to` with `payload`,
+   * due after `delayMs`, in one step; false, changing nothing, when `from` has no such entry. An operator's
+   * redelivery of a dead letter.
+   */
+  queueMove(from: string, to: string, id: string, payload: string, delayMs: number): Promise<boolean>;
   /** Up to `max` entries, earliest due first, without claiming them. */
   queuePeek(queue: string, max: number): Promise<QueuedEntry[]>;
   /** How many entries the queue holds, due or not (the metrics' queue depth). */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Sealer } from '../crypto/sealed';
+import type { ResealOutcome, Sealer } from '../crypto/sealed';
 import { openOrKeyMissing } from '../directory/directory';
 import type { TokenSet } from '../core/identity';
 import type { KeyValueStore } from '../store/store';
@@ -81,6 +81,28 @@ export class GrantStore {
     const { tokens, ...s } = JSON.parse(raw) as StoredGrant;
     const t = JSON.parse(openOrKeyMissing(this.sealer, tokens, key(id), 'tokens')) as { accessToken: string; refreshToken?: string };
     return { raw, grant: { id, ...s, ...t } };
+  }
+
+  /** A grant's times without opening its tokens (listings), or null when it is gone. */
+  async peek(id: string): Promise<Omit<Grant, 'accessToken' | 'refreshToken'> | null> {
+    const raw = await this.store.get(key(id));
+    if (!raw) return null;
+    const { tokens: _tokens, ...s } = JSON.parse(raw) as StoredGrant;
+    return { id, ...s };
+  }
+
+  /**
+   * Seals the grant's tokens again under the current key (after a key rotation). Compare-and-set, so a
+   * renewal that wrote meanwhile wins (its tokens are sealed under the current key already).
+   */
+  async reseal(id: string): Promise<ResealOutcome> {
+    const loaded = await this.load(id).catch(() => 'unreadable' as const);
+    if (loaded === null) return 'gone';
+    if (loaded === 'unreadable') return 'failed';
+    const { tokens } = JSON.parse(loaded.raw) as StoredGrant;
+    if (!this.sealer.needsReseal(tokens)) return 'current';
+    const ok = await this.store.compareAndSet(key(id), loaded.raw, this.serialise(loaded.grant), this.ttl(loaded.grant));
+    return ok ? 'resealed' : 'current';
   }
 
   /** Stores renewed tokens only if nobody changed the grant since `previous` was read. */

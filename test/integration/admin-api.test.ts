@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { adminApi, badRequest, jsonBody } from '../../src/admin/api';
 import { createLogger } from '../../src/observability/logger';
 import type { Stack } from '../../src/sandbox/stack';
-import { syncedStack } from '../support/stack';
+import { loginCookie } from '../support/login';
+import { api, syncedStack } from '../support/stack';
 
 /**
  * The admin API's guard and mounting: 404 without KOOGATE_ADMIN_TOKEN, 401 with a wrong token, routes of
@@ -50,6 +51,64 @@ describe('admin API on koogate', () => {
     }
     // The admin token does not open the directory API either.
     expect((await get(on, '/_koogate/api/tenants', ADMIN)).status).toBe(401);
+  });
+
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${on.koogate.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', accept: 'application/json', ...headers }, body });
+
+  test('the operations over HTTP: sessions listed and ended, dead letters, re-sealing', async () => {
+    const cookie = await loginCookie(on.url, on.sandbox);
+    const listed = (await (await get(on, '/_koogate/admin/sessions?tenant=t-acme', ADMIN)).json()) as { items: { userName: string; ref: string }[]; total: number };
+    expect(listed).toMatchObject({ total: 1, items: [{ userName: 'zhangwei' }] });
+    expect(JSON.stringify(listed)).not.toContain(decodeURIComponent(cookie.split('=')[1]!).slice(2, 20));
+    expect(await (await get(on, '/_koogate/admin/webhook/dead-letters', ADMIN)).json()).toEqual({ items: [], total: 0 });
+    expect(await (await post('/_koogate/admin/webhook/dead-letters/redeliver', '{"ids":["nope"]}')).json()).toEqual({ requeued: [], missing: ['nope'] });
+    expect(await (await post('/_koogate/admin/keys/reseal', '')).json()).toEqual({
+      credentials: { resealed: 0, current: 2, gone: 0, failed: 0 },
+      tokens: { resealed: 0, current: 1, gone: 0, failed: 0 },
+    });
+    expect(await (await post('/_koogate/admin/sessions/end', '{"tenant":"t-acme","user":"zhangwei"}')).json()).toEqual({ ended: 1 });
+    expect((await fetch(`${on.url}/me`, { headers: { ...api, cookie } })).status).toBe(401);
+  });
+
+  test('hostile parameters and bodies: 400 naming the problem, nothing ended', async () => {
+    const cookie = await loginCookie(on.url, on.sandbox, { userName: 'lina' });
+    const bad: [Promise<Response>, RegExp][] = [
+      [get(on, '/_koogate/admin/sessions', ADMIN), /tenant must be given once/],
+      [get(on, '/_koogate/admin/sessions?tenant=a&tenant=b', ADMIN), /tenant must be given once/],
+      [get(on, '/_koogate/admin/sessions?tenant=t-acme%00%0d%0a', ADMIN), /visible characters/],
+      [get(on, `/_koogate/admin/sessions?tenant=${'x'.repeat(300)}`, ADMIN), /visible characters/],
+      [post('/_koogate/admin/sessions/end', '{}'), /tenant must be given once/],
+      [post('/_koogate/admin/sessions/end', '{"tenant":["t-acme"]}'), /tenant must be/],
+      [post('/_koogate/admin/sessions/end', '{"tenant":{"$gt":""}}'), /tenant must be/],
+      [post('/_koogate/admin/sessions/end', '[]'), /JSON object/],
+      [post('/_koogate/admin/sessions/end', '"t-acme"'), /not valid JSON/],
+      [post('/_koogate/admin/sessions/end', '{"tenant":"t-acme"'), /not valid JSON/],
+      [post('/_koogate/admin/sessions/end', 'tenant=t-acme', { 'content-type': 'application/x-www-form-urlencoded' }), /application\/json/],
+      [post('/_koogate/admin/sessions/end', JSON.stringify({ tenant: 't-acme', pad: 'x'.repeat(70_000) })), /larger than 64kb/],
+      [post('/_koogate/admin/webhook/dead-letters/redeliver', '{}'), /"ids"/],
+      [post('/_koogate/admin/webhook/dead-letters/redeliver', '{"all":true,"ids":["a"]}'), /"ids"/],
+      [post('/_koogate/admin/webhook/dead-letters/redeliver', '{"all":"yes"}'), /"ids"/],
+      [post('/_koogate/admin/webhook/dead-letters/redeliver', JSON.stringify({ ids: Array.from({ length: 1001 }, (_, i) => `e${i}`) })), /"ids"/],
+      [post('/_koogate/admin/webhook/dead-letters/redeliver', '{"ids":[1]}'), /each id/],
+    ];
+    for (const [answer, problem] of bad) {
+      const res = await answer;
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { code: string; message: string };
+      expect(body.code).toBe('KOOGATE_BAD_REQUEST');
+      expect(body.message).toMatch(problem);
+    }
+    expect((await fetch(`${on.url}/me`, { headers: { ...api, cookie } })).status).toBe(200);
+  });
+
+  test('a cross-site browser form cannot reach an admin action: it carries no bearer token', async () => {
+    const res = await fetch(`${on.koogate.url}/_koogate/admin/sessions/end`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' },
+      body: '{"tenant":"t-acme"}',
+    });
+    expect(res.status).toBe(401);
   });
 
   test('on, with the right token: an unknown admin route is a JSON 404', async () => {

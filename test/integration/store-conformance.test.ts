@@ -686,6 +686,20 @@ describe.each([memoryFactory(), redisFactory()])('KeyValueStore conformance: $ki
       expect(await s.queueSettle('q', 'a', 'c1', { kind: 'remove' })).toBe(false);
     });
 
+    test('queueMove: takes one entry by id, claimed or not, into another queue; false for an unknown id', async () => {
+      for (const id of ['a', 'b']) await s.queuePush('dead', id, `p-${id}`, 0);
+      await s.queueClaim('dead', 'c1', 3_600_000, 1);
+      expect(await s.queueMove('dead', 'q', 'a', 'again-a', 0)).toBe(true);
+      expect(await s.queueMove('dead', 'q', 'a', 'twice', 0)).toBe(false);
+      expect(await s.queueMove('dead', 'q', 'nope', 'x', 0)).toBe(false);
+      expect((await s.queuePeek('dead', 10)).map((e) => e.id)).toEqual(['b']);
+      // Due at once in the target and free of any claim the entry had.
+      expect(await s.queueClaim('q', 'c2', 60_000, 10)).toEqual([{ id: 'a', payload: 'again-a', claim: 'c2' }]);
+      expect(await s.queueSettle('dead', 'a', 'c1', { kind: 'remove' })).toBe(false);
+      expect(await s.queueMove('dead', 'q', 'b', 'later', 3_600_000)).toBe(true);
+      expect(await s.queueClaim('q', 'c3', 60_000, 10)).toEqual([]);
+    });
+
     test('push replaces an entry with the same id and drops its claim', async () => {
       await s.queuePush('q', 'e', 'old', 0);
       await s.queueClaim('q', 'c1', 3_600_000, 10);
