@@ -19,6 +19,8 @@ export interface AdminApiDeps {
   /** KOOGATE_ADMIN_TOKEN; without one every route under /_koogate/admin/ answers 404. */
   token?: string;
   log: Logger;
+  /** The API's rate limit per client address, run before the token check. */
+  limit?: RequestHandler;
   routes: readonly AdminRoutes[];
 }
 
@@ -31,6 +33,8 @@ export function adminApi(d: AdminApiDeps): Router {
   const log = d.log.child({ component: 'admin' });
   const audit = new AuditLog(log);
   const router = express.Router();
+  // Counted before the token is checked: guesses count like everything else.
+  if (d.limit) router.use(d.limit);
   router.use(bearerGuard({ token: d.token, setting: 'KOOGATE_ADMIN_TOKEN' }));
   const ctx: AdminContext = {
     audit: (req, action, count, target) => audit.record({ actor: httpActor(req), action, count, target }),

@@ -34,7 +34,8 @@ import { SessionCache } from '../sessions/session-cache';
 import { createSessionLayer } from '../sessions/session';
 import { SessionService } from '../sessions/session-service';
 import { MemoryStore } from '../store/memory';
-import { connectAtStart, createRedisClient, RedisStore, type RedisClient } from '../store/redis';
+import { connectAtStart, createRedisClient, RedisStore, storePrefix, type RedisClient } from '../store/redis';
+import { RateLimits } from '../http/rate-limits';
 import type { KeyValueStore } from '../store/store';
 import { GrantStore } from '../tokens/grant-store';
 import { TokenRenewal } from '../tokens/renewal';
@@ -87,6 +88,8 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
   const kit = buildKitRouter(config, store, directory, access, webhook, log, metrics);
   const basic = buildBasicRouter(config, store, directory, access, webhook, log);
   const health = buildHealth(store, opts.workerId, log, keyAlarm);
+  const refusedByLimit = metrics.counter('rate_limited_total', 'Requests refused by a rate limit (429), by limit: login, api, kit.', ['limit']);
+  const limits = new RateLimits({ rates: config.rateLimits, redis, prefix: redis ? storePrefix(redis) : '', log, onRefused: (limit) => refusedByLimit.inc({ limit }) });
   const app = createApp({
     appId: config.appId,
     publicUrl: config.publicUrl,
@@ -108,8 +111,9 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
     kit,
     basic,
     producePath: config.producePath,
-    directoryApi: directoryApi({ directory, appId: config.appId, token: config.apiToken, log }),
-    adminApi: adminApi({ token: config.adminToken, log, routes: [operationRoutes(adminOperations({ store, directory, sessions: sessions.service, grants: tokens.grants }, config.appId))] }),
+    limits: { login: limits.middleware('login'), kit: limits.middleware('kit') },
+    directoryApi: directoryApi({ directory, appId: config.appId, token: config.apiToken, log, limit: limits.middleware('api') }),
+    adminApi: adminApi({ token: config.adminToken, log, limit: limits.middleware('api'), routes: [operationRoutes(adminOperations({ store, directory, sessions: sessions.service, grants: tokens.grants }, config.appId))] }),
     assertion: request.assertion,
   });
   const gateway = new Gateway({ ...request.gateway, own: app });

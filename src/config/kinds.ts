@@ -238,6 +238,35 @@ export function custom<T>(o: Common & { default: string; parse: (text: string, p
   };
 }
 
+/** At most `points` requests per client address in a window of `seconds`. */
+export interface Rate {
+  points: number;
+  seconds: number;
+}
+
+/** A rate limit: `<requests>/<seconds>` (600/60), or `off` (null). */
+export function rate(o: Common & { default: string }): Setting<Rate | null> {
+  return {
+    env: o.env,
+    meaning: o.meaning,
+    required: false,
+    shownDefault: o.default,
+    secret: false,
+    parse(raw, problem) {
+      const text = raw?.trim() || o.default;
+      if (text.toLowerCase() === 'off') return null;
+      const m = /^(\d{1,7})\s*\/\s*(\d{1,6})$/.exec(text);
+      const points = Number(m?.[1]);
+      const seconds = Number(m?.[2]);
+      if (!m || points < 1 || seconds < 1 || seconds > 86_400) {
+        problem(`${o.env} must be <requests>/<seconds> (e.g. 600/60; a window of at most a day) or off (got "${text}")`);
+        return null;
+      }
+      return { points, seconds };
+    },
+  };
+}
+
 export function splitList(v: string | undefined): string[] {
   return (v ?? '')
     .split(',')

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { ACCESS_POLICIES } from '../core/access';
-import { choice, custom, flag, int, list, parseBoolean, pem, text, url, type Schema } from './kinds';
+import { choice, custom, flag, int, list, parseBoolean, pem, rate, text, url, type Schema } from './kinds';
 
 /*
  * Every setting koogate reads, declared once: environment variable, kind (which fixes the type and the
@@ -334,6 +334,24 @@ export const SCHEMA = {
       min: 1,
       max: 30 * 24 * 3600,
       meaning: 'An event still failing this long after it was queued goes to the dead letters (a day).',
+    }),
+  },
+  /** Per client address, counted in the shared store (limits/rate-limits.ts). */
+  rateLimits: {
+    login: rate({
+      env: 'KOOGATE_RATE_LIMIT_LOGIN',
+      default: '600/60',
+      meaning: 'Requests to /_koogate/login and /_koogate/callback per client address: `<requests>/<seconds>`, or off. 600 a minute is some 300 sign-ins a minute from one office NAT address; each bogus callback code costs a token exchange.',
+    }),
+    api: rate({
+      env: 'KOOGATE_RATE_LIMIT_API',
+      default: '600/60',
+      meaning: 'Requests to the directory and admin APIs (/_koogate/api/, /_koogate/admin/) per client address, whatever the token: `<requests>/<seconds>`, or off. Bounds bearer-token guessing.',
+    }),
+    kit: rate({
+      env: 'KOOGATE_RATE_LIMIT_KIT',
+      default: '6000/60',
+      meaning: 'Kit and basic calls (/produceAPI/) per client address: `<requests>/<seconds>`, or off. A high ceiling: the marketplace sends bursts (500 users per authSync call, department lists).',
     }),
   },
   seedFile: text({

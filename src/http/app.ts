@@ -18,6 +18,8 @@ export interface AppDeps extends AuthRoutesDeps {
   producePath: string;
   /** The read-only directory API (http/directory-api.ts); stateless, so mounted before the session layer. */
   directoryApi: Router;
+  /** Rate limits per client address (limits/rate-limits.ts): login and callback, kit and basic calls. */
+  limits: { login: RequestHandler; kit: RequestHandler };
   /** The admin API (admin/api.ts); bearer-guarded and stateless like the directory API. */
   adminApi: Router;
   assertion?: AssertionSigner;
@@ -61,12 +63,13 @@ export function createApp(d: AppDeps): Express {
   });
   // KooGallery appends the kit sub-path after the production address's own path; the root stays for an
   // address registered as the bare domain.
-  app.use(`${d.producePath}/produceAPI`, d.kit);
-  app.use('/produceAPI', d.kit);
-  app.use(d.producePath, d.basic);
+  app.use(`${d.producePath}/produceAPI`, d.limits.kit, d.kit);
+  app.use('/produceAPI', d.limits.kit, d.kit);
+  app.use(d.producePath, d.limits.kit, d.basic);
   app.use('/_koogate/api', d.directoryApi);
   app.use('/_koogate/admin', d.adminApi);
 
+  app.use(['/_koogate/login', '/_koogate/callback'], d.limits.login);
   app.use('/_koogate', d.session, express.urlencoded({ extended: false, limit: '16kb' }), authRoutes(d));
   app.use('/_koogate', (req, _res, next) => next(new KoogateError('KOOGATE_NOT_FOUND', 'Not found.', { path: req.path })));
   app.use((req, _res, next) => next(new KoogateError('KOOGATE_NOT_FOUND', 'Not found.', { path: req.path })));

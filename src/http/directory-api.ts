@@ -1,4 +1,4 @@
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { accessOf } from '../directory/access';
 import type { Directory } from '../directory/directory';
 import type { Page, PageRequest } from '../directory/page';
@@ -14,6 +14,8 @@ export interface DirectoryApiDeps {
   /** KOOGATE_API_TOKEN; without one the API is off and answers 404. */
   token?: string;
   log: Logger;
+  /** The API's rate limit per client address, run before the token check. */
+  limit?: RequestHandler;
 }
 
 export const API_BASE = '/_koogate/api';
@@ -27,6 +29,8 @@ const MAX_LIMIT = 500;
 export function directoryApi(d: DirectoryApiDeps): Router {
   const log = d.log.child({ component: 'directory-api' });
   const router = express.Router();
+  // Counted before the token is checked: guesses count like everything else.
+  if (d.limit) router.use(d.limit);
   router.use(bearerGuard({ token: d.token, setting: 'KOOGATE_API_TOKEN' }));
 
   router.get('/tenants', async (req, res, next) => {

@@ -1,16 +1,20 @@
 import type { Request } from 'express';
+import Negotiator from 'negotiator';
 import type { ErrorCode } from '../core/errors';
 
 export type Lang = 'zh' | 'en';
 
-/** Picks Chinese or English from Accept-Language (the marketplace's users are mostly Chinese-speaking). */
+const LANGS: readonly Lang[] = ['zh', 'en'];
+
+/**
+ * Chinese or English by Accept-Language, q-values honoured (`en;q=0.1, zh-CN;q=0.9` is Chinese); Chinese
+ * when the header is absent or names neither (the marketplace's users are mostly Chinese-speaking).
+ */
 export function pickLang(req: Pick<Request, 'headers'>): Lang {
-  const al = String(req.headers['accept-language'] ?? '').toLowerCase();
-  if (!al) return 'zh';
-  const zh = al.indexOf('zh');
-  const en = al.indexOf('en');
-  if (zh === -1) return en === -1 ? 'zh' : 'en';
-  return en !== -1 && en < zh ? 'en' : 'zh';
+  const header = req.headers['accept-language'];
+  if (typeof header !== 'string' || header.length > 1024) return 'zh';
+  const best = new Negotiator({ headers: { 'accept-language': header } }).language([...LANGS]);
+  return best === 'en' ? 'en' : 'zh';
 }
 
 interface Text {
@@ -97,6 +101,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, Text>> = {
   KOOGATE_ENCRYPTION_KEY_MISSING: {
     en: { title: 'Service being configured', message: 'This service is being configured. Please try again later; if this persists, tell the operator the code below.' },
     zh: { title: '服务正在配置中', message: '此服务正在配置中，请稍后重试；如持续出现，请将下方错误码告知运营方。' },
+  },
+  KOOGATE_RATE_LIMITED: {
+    en: { title: 'Too many requests', message: 'There were too many requests from your network in a short time. Please wait a moment, then try again.' },
+    zh: { title: '请求过于频繁', message: '您所在网络在短时间内发出的请求过多，请稍候再试。' },
   },
   KOOGATE_INTERNAL: {
     en: { title: 'Something went wrong', message: 'An unexpected error occurred. Please try again.' },

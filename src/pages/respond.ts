@@ -46,8 +46,11 @@ export function errorBody(err: KoogateError, lang: Lang, returnTo?: string, api 
 }
 
 /** The headers every error answer carries, whatever its form. */
+/** Cache-Control, and Retry-After: a rate limit's own wait, 5 s for an outage. */
 function errorHeaders(err: KoogateError): Record<string, string> {
-  return { 'Cache-Control': 'no-store', ...(err.status === 503 ? { 'Retry-After': '5' } : {}) };
+  const wait = err.detail.retryAfterSeconds;
+  const retry = typeof wait === 'number' && Number.isInteger(wait) && wait > 0 ? String(wait) : err.status === 503 ? '5' : undefined;
+  return { 'Cache-Control': 'no-store', ...(retry ? { 'Retry-After': retry } : {}) };
 }
 
 /**
