@@ -13,6 +13,7 @@ import type { SessionService } from '../sessions/session-service';
 import type { GrantStore } from '../tokens/grant-store';
 import { marketplaceRedirect, safeReturnTo } from '../pages/return-to';
 import { sendLoginRefused } from '../pages/login-refused';
+import { sendError } from '../pages/respond';
 import type { TransactionCookie } from './transaction';
 
 export interface AuthRoutesDeps {
@@ -31,6 +32,11 @@ export interface AuthRoutesDeps {
   views: Views;
   log: Logger;
   metrics?: Metrics;
+  /**
+   * KOOGATE_MARKETPLACE_LOGOUT_URL: the marketplace logout for a tenant koogate knows no identity domain of
+   * (`{tenant}`, `{redirect_url}` replaced); without it such a page links to koogate's logged-out page.
+   */
+  unknownTenantLogoutUrl?: string;
 }
 
 const single = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -70,9 +76,20 @@ export function authRoutes(d: AuthRoutesDeps): Router {
       }
       d.tx.clear(res);
       const tenant = await d.directory.getTenant(tenantId);
-      if (!tenant) throw new KoogateError('KOOGATE_TENANT_UNKNOWN', 'Unknown organisation.', { tenantId });
+      if (!tenant) {
+        const err = new KoogateError('KOOGATE_TENANT_UNKNOWN', 'Unknown organisation.', { tenantId });
+        log.info('request refused', { errorCode: err.code, path: req.path, tenantId });
+        // Not "back to the application": the marketplace session would bring the same tenant straight back.
+        const template = d.unknownTenantLogoutUrl;
+        const other = template ? template.replaceAll('{tenant}', encodeURIComponent(tenantId)).replaceAll('{redirect_url}', encodeURIComponent(loggedOutUrl)) : loggedOutUrl;
+        return sendError(req, res, d.views, err, { returnTo: tx.returnTo, otherAccountUrl: other, tenantId });
+      }
       const cred = await d.directory.getAppCredential(tenantId, d.appId);
-      if (!cred) throw new KoogateError('KOOGATE_APP_CREDENTIALS_MISSING', 'No credentials for this organisation.', { tenantId, appId: d.appId });
+      if (!cred) {
+        const err = new KoogateError('KOOGATE_APP_CREDENTIALS_MISSING', 'No credentials for this organisation.', { tenantId, appId: d.appId });
+        log.info('request refused', { errorCode: err.code, path: req.path, tenantId });
+        return sendError(req, res, d.views, err, { returnTo: tx.returnTo, otherAccountUrl: marketplaceLogout(tenant.domainName), tenantId });
+      }
       // Access follows the subscription: with every linked instance frozen or released, nobody of the tenant gets in.
       const subscription = await d.access.subscription(tenantId);
       if (!subscription.allowed) {

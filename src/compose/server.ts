@@ -104,6 +104,8 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
     sessions: sessions.service,
     tx: new TransactionCookie(config.sessionSecrets, config.cookieSecure),
     views: request.views,
+    brandLogoUrl: config.pages.brandLogoUrl,
+    unknownTenantLogoutUrl: config.pages.marketplaceLogoutUrl,
     log,
     metrics,
     session: sessions.middleware,
@@ -280,7 +282,7 @@ function buildRequestPath(config: Config, sessions: Sessions, tokens: Tokens, ac
     ? new AssertionSigner(config.assertionKeyPem, config.publicUrl.origin, config.upstream.url.origin, config.assertionTtlSeconds)
     : undefined;
   const forwarder = new Forwarder({ upstream: config.upstream, log });
-  const views = new Views(findViewsDir());
+  const views = new Views(findViewsDir(), { customDir: config.pages.viewsDir, brand: { name: config.pages.brandName, logoUrl: config.pages.brandLogoUrl?.toString() }, log });
   return {
     views,
     assertion,

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { readdirSync, statSync } from 'node:fs';
 import { ACCESS_POLICIES } from '../core/access';
 import { choice, custom, flag, int, list, parseBoolean, pem, rate, text, url, type Schema } from './kinds';
 
@@ -57,6 +58,14 @@ function producePath(raw: string, problem: (text: string) => void): string {
   }
   return path;
 }
+
+const isReadableDir = (dir: string): boolean => {
+  try {
+    return statSync(dir).isDirectory() && readdirSync(dir) !== undefined;
+  } catch {
+    return false;
+  }
+};
 
 const hostPort = (v: string) => (/^\[?([^\]]+?)\]?:(\d{1,5})$/.test(v) ? undefined : 'must be host:port');
 
@@ -301,7 +310,7 @@ export const SCHEMA = {
     file: 'Path of a file holding KOOGATE_ASSERTION_KEY.',
     label: /-----BEGIN (EC )?PRIVATE KEY-----/,
     invalid: 'KOOGATE_ASSERTION_KEY must be a PEM EC private key (P-256)',
-    meaning: 'EC P-256 private key (PEM) that signs an ES256 JWT in X-Koogate-Assertion on every proxied request; the public key is at /_koogate/jwks.json. Unset: no assertion.',
+    meaning: 'EC P-256 private key (PEM) that signs an ES256 JWT in X-Koogate-Assertion on every proxied request; the public key is at /_koogate/jwks.json. Several PEM keys one after another rotate: the first signs, all are published (each with its kid). Unset: no assertion.',
   }),
   assertionTtlSeconds: int({ env: 'KOOGATE_ASSERTION_TTL_SECONDS', default: 60, min: 5, max: 3600, meaning: 'Lifetime of the assertion JWT.' }),
   /** Off without a URL (config.ts); the numbers are checked even then, so a typo shows before it is turned on. */
@@ -352,6 +361,25 @@ export const SCHEMA = {
       env: 'KOOGATE_RATE_LIMIT_KIT',
       default: '6000/60',
       meaning: 'Kit and basic calls (/produceAPI/) per client address: `<requests>/<seconds>`, or off. A high ceiling: the marketplace sends bursts (500 users per authSync call, department lists).',
+    }),
+  },
+  /** What every koogate page shows (pages/views.ts). */
+  pages: {
+    brandName: text({ env: 'KOOGATE_BRAND_NAME', meaning: 'Name of the application shown at the top of every koogate page (and in its title). Unset: none.' }),
+    brandLogoUrl: url({
+      env: 'KOOGATE_BRAND_LOGO_URL',
+      check: (u) => (u.username || u.password ? 'must not carry a user name or password' : undefined),
+      meaning: 'Absolute http(s) URL of a logo shown beside the brand name on every koogate page (allowed by the pages\' Content-Security-Policy). Unset: none.',
+    }),
+    viewsDir: text({
+      env: 'KOOGATE_VIEWS_DIR',
+      check: (dir) => (isReadableDir(dir) ? undefined : `must be a readable folder (got "${dir}")`),
+      meaning: 'Folder of templates that replace koogate\'s built-in pages of the same name (error.html, logout.html, _style.css, …; see "Pages and branding"). Missing ones fall back to the built-in ones; one that does not parse is refused at start and logged.',
+    }),
+    marketplaceLogoutUrl: text({
+      env: 'KOOGATE_MARKETPLACE_LOGOUT_URL',
+      check: (t) => (/^https?:\/\/[^/?#@]+\//.test(t.replaceAll('{tenant}', 't')) && t.includes('{redirect_url}') ? undefined : `must be an http(s) URL holding {redirect_url} (got "${t}")`),
+      meaning: 'Marketplace logout for a tenant koogate has no identity domain for (an unknown tenant), so that its page can offer another account: `{tenant}` and `{redirect_url}` are replaced. Unset: that page links to koogate\'s logged-out page.',
     }),
   },
   seedFile: text({

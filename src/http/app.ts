@@ -22,16 +22,22 @@ export interface AppDeps extends AuthRoutesDeps {
   limits: { login: RequestHandler; kit: RequestHandler };
   /** The admin API (admin/api.ts); bearer-guarded and stateless like the directory API. */
   adminApi: Router;
+  /** KOOGATE_BRAND_LOGO_URL: its origin is allowed to serve the pages' images. */
+  brandLogoUrl?: URL;
   assertion?: AssertionSigner;
   log: Logger;
 }
 
-const SECURITY_HEADERS: Record<string, string> = {
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
-};
+/** Headers of koogate's own pages; images only from the brand logo's origin, when one is configured. */
+function securityHeaders(logo: URL | undefined): Record<string, string> {
+  const img = logo ? `; img-src ${logo.origin}` : '';
+  return {
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'${img}; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'`,
+  };
+}
 
 /**
  * koogate's own routes: health, kit sync, login/callback/logout. Everything else goes through the
@@ -43,8 +49,9 @@ export function createApp(d: AppDeps): Express {
   app.set('trust proxy', d.trustProxy);
 
   // Security headers on koogate's own pages only: applied globally they would rewrite the app's pages.
+  const headers = securityHeaders(d.brandLogoUrl);
   app.use('/_koogate', (_req, res, next) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     next();
   });
   // With several workers, both answer for the whole process (cluster/worker.ts), whichever worker is asked.

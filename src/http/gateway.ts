@@ -67,6 +67,10 @@ export class Gateway {
     if (!target) return this.badTarget(req, res);
     if (own) return this.d.own(req, res);
     req.url = target.url;
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+      const cors = this.cors(req);
+      if (cors) return preflight(req, res, cors);
+    }
     const cached = this.d.auth.cachedUser(req.headers.cookie);
     if (cached) {
       ctx.tenantId = cached.tenantId;
@@ -87,14 +91,18 @@ export class Gateway {
         }
         if (outcome.clearCookie) res.setHeader('Set-Cookie', outcome.clearCookie);
         if (this.d.isPublic(target)) return this.forward(req, res, undefined, ctx.id);
-        if (isPageNavigation(req)) {
+        // A form post after the session ended gets the page (sign in again, then back to this address):
+        // a redirect would lose the method silently.
+        if (isPageNavigation(req) && (req.method === 'GET' || req.method === 'HEAD')) {
           res.statusCode = 302;
           res.setHeader('Location', loginPath(target.url));
           res.setHeader('Cache-Control', 'no-store');
           return void res.end();
         }
         const reason = outcome.kind === 'ended' ? outcome.reason : 'no session';
-        this.fail(req, res, new KoogateError('KOOGATE_SESSION_EXPIRED', 'Authentication required.', { reason }), target.url, this.cors(req));
+        // After signing in again, a form's post comes back to the page that held the form.
+        const back = req.method === 'GET' || req.method === 'HEAD' ? target.url : (sameOriginReferer(req) ?? target.url);
+        this.fail(req, res, new KoogateError('KOOGATE_SESSION_EXPIRED', 'Authentication required.', { reason }), back, this.cors(req));
       })
       // Whatever fails on the way (the store, the marketplace, a header the forwarder refuses) is this request's error only.
       .catch((e: unknown) => this.fail(req, res, toKoogateError(e), target.url, this.cors(req)));
@@ -158,4 +166,40 @@ export class Gateway {
 function answerOnSocket(socket: Duplex, err: KoogateError, returnTo?: string): void {
   if (!socket.writable) return void socket.destroy();
   socket.end(socketAnswer(err, returnTo));
+}
+
+/** The path of a Referer on this request's own host (a form's page), or undefined. */
+function sameOriginReferer(req: IncomingMessage): string | undefined {
+  const referer = req.headers.referer;
+  if (!referer || !req.headers.host) return undefined;
+  try {
+    const u = new URL(referer);
+    return u.host === req.headers.host ? u.pathname + u.search : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+
+/**
+ * The answer to a CORS preflight from an origin in KOOGATE_CORS_ORIGINS, without a session (a preflight
+ * never carries cookies): the method and headers asked for are allowed when they are plain tokens, so the
+ * front end can make its non-simple call and read the answer, a 401 with login_url included.
+ */
+function preflight(req: IncomingMessage, res: ServerResponse, cors: Record<string, string>): void {
+  const method = String(req.headers['access-control-request-method']).trim();
+  const asked = String(req.headers['access-control-request-headers'] ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+  res.statusCode = 204;
+  for (const [k, v] of Object.entries(cors)) res.setHeader(k, v);
+  res.setHeader('Vary', 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers');
+  if (TOKEN.test(method)) res.setHeader('Access-Control-Allow-Methods', method);
+  const allowed = asked.filter((h) => TOKEN.test(h)).slice(0, 32);
+  if (allowed.length > 0) res.setHeader('Access-Control-Allow-Headers', allowed.join(', '));
+  res.setHeader('Access-Control-Max-Age', '600');
+  res.setHeader('Content-Length', '0');
+  res.end();
 }

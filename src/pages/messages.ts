@@ -128,6 +128,10 @@ export const UI_TEXT: Record<Lang, Record<string, string>> = {
     loggedOutMessage: 'Your session has ended here and at the marketplace.',
     signedInAs: 'Signed in as',
     otherAccount: 'Sign in with another account',
+    tryAgain: 'Try again',
+    tenantIdLabel: 'Organisation id',
+    adminNoteTenant: 'For your organisation’s administrator: KooGallery has not yet told this application about your organisation (tenantSync). Finish binding the application in KooGallery, or ask the application’s provider, then try again.',
+    adminNoteCredentials: 'For your organisation’s administrator: KooGallery has not yet sent this application the sign-in credentials for your organisation (applicationSync). Finish binding the application in KooGallery, or ask the application’s provider, then try again.',
   },
   zh: {
     signIn: '重新登录',
@@ -144,5 +148,9 @@ export const UI_TEXT: Record<Lang, Record<string, string>> = {
     loggedOutMessage: '您在此应用和云商店的会话均已结束。',
     signedInAs: '当前登录账号',
     otherAccount: '使用其他账号登录',
+    tryAgain: '重试',
+    tenantIdLabel: '企业 ID',
+    adminNoteTenant: '致企业管理员：云商店尚未向此应用同步您所在企业的信息（tenantSync）。请在云商店完成应用绑定，或联系应用服务商，然后重试。',
+    adminNoteCredentials: '致企业管理员：云商店尚未向此应用下发您所在企业的登录凭证（applicationSync）。请在云商店完成应用绑定，或联系应用服务商，然后重试。',
   },
 };

@@ -7,16 +7,15 @@ import type { Views } from './views';
 import { requestContext } from '../observability/requests';
 
 /**
- * A top-level HTML navigation, the only kind of request that is redirected to login or shown a page.
- * fetch/XHR, subresources and API clients get JSON instead.
+ * A top-level HTML navigation, whatever its method (a form post is one): the kind of request that is
+ * shown a page. Browsers say so in Sec-Fetch-Mode/Sec-Fetch-Dest; without them, Accept: text/html (and no
+ * X-Requested-With) decides. fetch/XHR, subresources and API clients get JSON instead.
  */
 export function isPageNavigation(req: IncomingMessage): boolean {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  const mode = req.headers['sec-fetch-mode'];
-  if (mode !== undefined && mode !== 'navigate') return false;
-  const dest = req.headers['sec-fetch-dest'];
-  if (dest !== undefined && dest !== 'document') return false;
   if (String(req.headers['x-requested-with'] ?? '').toLowerCase() === 'xmlhttprequest') return false;
+  const mode = req.headers['sec-fetch-mode'];
+  const dest = req.headers['sec-fetch-dest'];
+  if (mode !== undefined || dest !== undefined) return (mode === undefined || mode === 'navigate') && (dest === undefined || dest === 'document');
   return String(req.headers.accept ?? '').includes('text/html');
 }
 
@@ -26,6 +25,50 @@ export interface ErrorResponseOptions {
   returnTo?: string;
   /** Extra headers (CORS, Set-Cookie) to send with the error. */
   headers?: Record<string, string | string[]>;
+  /** "Sign in with another account": the marketplace logout, back to koogate (tenant and credential errors). */
+  otherAccountUrl?: string;
+  /** The tenant an organisation's administrator must set up (named in the page's note for them). */
+  tenantId?: string;
+}
+
+interface WayOut {
+  actionHref: string;
+  actionLabel: string;
+  secondaryHref?: string;
+  secondaryLabel?: string;
+  adminNote?: string;
+}
+
+/**
+ * The way out of each error page, so nobody is left on one: sign in again where the sign-in is what
+ * failed, another account (through the marketplace logout) where this account's organisation is not set
+ * up, try again after an outage, the application otherwise.
+ */
+function wayOut(req: IncomingMessage, err: KoogateError, returnTo: string, ui: Record<string, string>, opts: ErrorResponseOptions): WayOut {
+  const own = (req.url ?? '').startsWith('/_koogate/');
+  switch (err.code) {
+    case 'KOOGATE_TENANT_UNKNOWN':
+    case 'KOOGATE_APP_CREDENTIALS_MISSING': {
+      const note = err.code === 'KOOGATE_TENANT_UNKNOWN' ? ui.adminNoteTenant! : ui.adminNoteCredentials!;
+      return {
+        actionHref: opts.otherAccountUrl ?? '/_koogate/logged-out',
+        actionLabel: ui.otherAccount!,
+        secondaryHref: loginPath(returnTo),
+        secondaryLabel: ui.tryAgain!,
+        adminNote: opts.tenantId ? `${note} ${ui.tenantIdLabel}: ${opts.tenantId}` : note,
+      };
+    }
+    case 'KOOGATE_FORBIDDEN':
+    case 'KOOGATE_NOT_FOUND':
+      return { actionHref: '/', actionLabel: ui.home! };
+    default:
+      break;
+  }
+  if (err.status === 401 || err.status === 400 || err.code === 'KOOGATE_USERINFO_INVALID' || err.code === 'KOOGATE_CLIENT_REJECTED') {
+    return { actionHref: loginPath(returnTo), actionLabel: ui.signIn!, secondaryHref: '/', secondaryLabel: ui.home! };
+  }
+  // An outage or a limit: the same page again (a koogate route: the sign-in again, a code is used once).
+  return { actionHref: own ? loginPath(returnTo) : returnTo, actionLabel: ui.tryAgain!, ...(returnTo === '/' ? {} : { secondaryHref: '/', secondaryLabel: ui.home! }) };
 }
 
 /** The JSON body of every error answer: the stable code, a message a client may show, and on a 401 where to sign in. */
@@ -70,7 +113,6 @@ export function sendError(req: IncomingMessage, res: ServerResponse, views: View
   if (isPageNavigation(req) || (own && !String(req.headers.accept ?? '').includes('application/json'))) {
     const text = ERROR_TEXT[err.code][lang];
     const ui = UI_TEXT[lang];
-    const signIn = err.status === 401 || err.status === 400 || err.code === 'KOOGATE_USERINFO_INVALID';
     const html = views.render('error', {
       lang: lang === 'zh' ? 'zh-CN' : 'en',
       title: text.title,
@@ -79,8 +121,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, views: View
       codeLabel: ui.codeLabel,
       requestId,
       requestIdLabel: ui.requestIdLabel,
-      actionHref: signIn ? loginPath(returnTo) : returnTo,
-      actionLabel: signIn ? ui.signIn : ui.home,
+      ...wayOut(req, err, returnTo, ui, opts),
     });
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
     res.end(req.method === 'HEAD' ? undefined : html);

@@ -10,12 +10,36 @@ const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
  * network; they verify it with the keys at /_koogate/jwks.json. Tokens are reused for half their life
  * so that signing stays off the hot path.
  */
+/** Every PEM private key block in the text, in order (a file or variable may hold several). */
+export function pemBlocks(text: string): string[] {
+  return text.match(/-----BEGIN (?:EC )?PRIVATE KEY-----[\s\S]+?-----END (?:EC )?PRIVATE KEY-----/g) ?? [];
+}
+
+interface SigningKey {
+  key: KeyObject;
+  kid: string;
+  jwk: Record<string, unknown>;
+}
+
+function signingKey(pem: string): SigningKey {
+  const key = createPrivateKey(pem);
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new Error('KOOGATE_ASSERTION_KEY must hold EC P-256 private keys (ES256)');
+  }
+  const pub = createPublicKey(key).export({ format: 'jwk' }) as { kty: string; crv: string; x: string; y: string };
+  // RFC 7638 thumbprint: the members in lexicographic order, no spaces.
+  const kid = b64url(createHash('sha256').update(JSON.stringify({ crv: pub.crv, kty: pub.kty, x: pub.x, y: pub.y })).digest());
+  return { key, kid, jwk: { kty: pub.kty, crv: pub.crv, x: pub.x, y: pub.y, kid, alg: 'ES256', use: 'sig' } };
+}
+
 export class AssertionSigner {
   private readonly key: KeyObject;
   readonly kid: string;
-  private readonly jwk: Record<string, unknown>;
+  /** Every configured key's public half: the first signs, the others are still accepted during a rotation. */
+  private readonly jwkList: Record<string, unknown>[];
   private readonly cache = new Map<string, { token: string; renewAt: number }>();
 
+  /** `pem`: one or more PEM private keys, one after another; the first signs. */
   constructor(
     pem: string,
     private readonly issuer: string,
@@ -23,18 +47,17 @@ export class AssertionSigner {
     private readonly ttlSeconds: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.key = createPrivateKey(pem);
-    if (this.key.asymmetricKeyType !== 'ec' || this.key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-      throw new Error('KOOGATE_ASSERTION_KEY must be an EC P-256 private key (ES256)');
-    }
-    const pub = createPublicKey(this.key).export({ format: 'jwk' }) as { kty: string; crv: string; x: string; y: string };
-    // RFC 7638 thumbprint: the members in lexicographic order, no spaces.
-    this.kid = b64url(createHash('sha256').update(JSON.stringify({ crv: pub.crv, kty: pub.kty, x: pub.x, y: pub.y })).digest());
-    this.jwk = { kty: pub.kty, crv: pub.crv, x: pub.x, y: pub.y, kid: this.kid, alg: 'ES256', use: 'sig' };
+    const keys = pemBlocks(pem).map(signingKey);
+    const [first] = keys;
+    if (!first) throw new Error('KOOGATE_ASSERTION_KEY holds no PEM private key');
+    this.key = first.key;
+    this.kid = first.kid;
+    const seen = new Set<string>();
+    this.jwkList = keys.filter((k) => !seen.has(k.kid) && seen.add(k.kid)).map((k) => k.jwk);
   }
 
   jwks(): { keys: Record<string, unknown>[] } {
-    return { keys: [this.jwk] };
+    return { keys: this.jwkList };
   }
 
   headers(user: MarketplaceUser): Record<string, string> {

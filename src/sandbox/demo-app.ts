@@ -12,6 +12,7 @@
  * Routes: GET / (landing), GET /me (identity table + logout form), GET /api/whoami (identity JSON),
  * ALL /api/echo (method, url, headers, body length and sha256, streamed).
  */
+import { sharedStyle } from '../pages/views';
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import express, { type Request, type Response } from 'express';
@@ -73,10 +74,10 @@ export function identityOf(req: Request): DemoIdentity {
   return id;
 }
 
-const STYLE = `
+/** koogate's own style sheet first (font stack, colours, buttons), then what this page adds. */
+const STYLE = `${sharedStyle()}
   * { box-sizing: border-box; }
-  body { margin: 0; font-family: "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", system-ui, sans-serif;
-    background: #f7f8fa; color: #1f2329; }
+  body { margin: 0; background: #f7f8fa; color: #1f2329; }
   header { background: #1e3a5f; color: #fff; padding: 14px 24px; font-weight: 600; }
   header .en { color: #c9d6e8; font-weight: normal; margin-left: 8px; font-size: 13px; }
   main { max-width: 640px; margin: 32px auto; padding: 28px 32px; background: #fff; border-radius: 8px;
@@ -155,6 +156,10 @@ ${row('企业', 'Tenant', 'tenant-id', id.tenant)}
 ${row('邮箱', 'Email', 'user-email', id.email)}
 ${row('角色', 'Role', 'user-role', id.role)}
 </table>
+<form class="row" method="post" action="/me/note" id="note-form">
+  <input name="note" id="note" maxlength="200" placeholder="备注 / Note">
+  <button type="submit" id="save-note" data-testid="save-note">保存 / Save</button>
+</form>
 <div class="row">
   <form method="post" action="${KOOGATE_LOGOUT_PATH}">
     <button type="submit" class="secondary" id="logout" data-testid="logout">退出登录 / Log out</button>
@@ -180,6 +185,12 @@ export async function startDemoApp(opts: { host?: string; port?: number } = {}):
   app.get('/me', (req, res) => {
     const id = identityOf(req);
     sendHtml(res, id.user ? 200 : 401, mePage(id));
+  });
+
+  // The note is not kept: the form is there to show what a post does once the session has ended.
+  app.post('/me/note', (req, res) => {
+    if (!identityOf(req).user) return void sendHtml(res, 401, mePage(identityOf(req)));
+    res.redirect(303, '/me?saved=1');
   });
 
   app.get('/api/whoami', (req, res) => {

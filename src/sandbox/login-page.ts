@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Response } from 'express';
 import { escapeHtml, pageShell, sendPage } from './page-shell';
+import { sharedStyle } from '../pages/views';
 
 export interface LoginPageUser {
   userName: string;
@@ -44,11 +45,11 @@ function jsonForScript(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-const STYLE = `
+/** koogate's own style sheet first (font stack, colours, buttons), then what this page adds. */
+const STYLE = `${sharedStyle()}
   :root { color-scheme: light; --accent: #c7000b; --ink: #1f2329; --muted: #646a73; --line: #dee0e3; }
   * { box-sizing: border-box; }
   body { margin: 0; min-height: 100vh; display: flex; align-items: center; justify-content: center;
-    font-family: "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", system-ui, sans-serif;
     background: #f2f3f5; color: var(--ink); }
   main { width: 100%; max-width: 400px; margin: 24px; padding: 32px 32px 24px; background: #fff;
     border-radius: 8px; box-shadow: 0 2px 12px rgba(0,0,0,.08); }

@@ -99,6 +99,7 @@ export function stackEnv(sandbox: Sandbox, appUrl: string, secrets: StackSecrets
     KOOGATE_SESSION_SECRET: secrets.sessionSecret,
     ...(secrets.encryptionKey ? { KOOGATE_ENCRYPTION_KEYS: secrets.encryptionKey } : {}),
     KOOGATE_ALLOW_HTTP_MARKETPLACE: 'true',
+    KOOGATE_MARKETPLACE_LOGOUT_URL: `${sandbox.url}/t/{tenant}/api/v1/logout?redirect_url={redirect_url}`,
     KOOGATE_PUBLIC_PATHS: '/,/favicon.ico',
   };
 }

@@ -21,6 +21,9 @@ import { eventually, startWebhookReceiver, type WebhookReceiver } from '../suppo
  * The operator's commands as an operator runs them: the built CLI as its own process, against the Redis
  * two koogate replicas share, checking what it prints and what it did.
  */
+// Every step runs the CLI as its own process; on a loaded machine that is seconds each.
+jest.setTimeout(120_000);
+
 const CLI = join(__dirname, '..', '..', 'dist', 'src', 'cli.js');
 /** The OS account running the command, as the audit line names it. */
 const ACTOR = `cli:${userInfo().username}`;

@@ -38,7 +38,8 @@ describe('isPageNavigation', () => {
     ['a browser navigation', 'GET', page, true],
     ['an old browser without Sec-Fetch headers asking for HTML', 'GET', { accept: 'text/html,*/*' }, true],
     ['HEAD of a page', 'HEAD', page, true],
-    ['a POST form', 'POST', page, false],
+    // A form posted by the browser is a navigation too: it gets a page (sign in again), never raw JSON.
+    ['a POST form', 'POST', page, true],
     ['fetch()', 'GET', fetchCall, false],
     ['an iframe', 'GET', { ...page, 'sec-fetch-dest': 'iframe' }, false],
     ['XMLHttpRequest marked by a library', 'GET', { accept: 'text/html', 'x-requested-with': 'XMLHttpRequest' }, false],
