@@ -5,8 +5,11 @@ import { installLastResort } from './observability/last-resort';
 import { createLogger } from './observability/logger';
 import { describe, startKoogate } from './compose/server';
 
-/** A stopping process that has not finished draining by then exits anyway: never hang an orchestrator's stop. */
-const STOP_DEADLINE_MS = 10_000;
+/**
+ * A stopping process that has not finished by the drain's grace period (KOOGATE_SHUTDOWN_GRACE_SECONDS)
+ * and this much more exits anyway: never hang an orchestrator's stop.
+ */
+const STOP_MARGIN_MS = 10_000;
 
 /**
  * `npm start`: with no configuration outside production, the built-in demo (stand-in marketplace, demo
@@ -17,6 +20,7 @@ async function main(): Promise<void> {
   const demo = isUnconfigured(env) && env.NODE_ENV !== 'production';
   const log = createLogger((env.KOOGATE_LOG_LEVEL as 'info' | undefined) ?? 'info');
   let close: () => Promise<void>;
+  let graceMs: number;
   if (demo) {
     // Loaded only here: production code never imports the sandbox.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -32,27 +36,29 @@ async function main(): Promise<void> {
         `  This is the built-in demo; set the variables in README.md (or NODE_ENV=production) to run for real.\n\n`,
     );
     close = stack.close;
+    graceMs = stack.koogate.shutdownGraceMs;
   } else {
     const config = loadConfig(env);
     const root = createLogger(config.logLevel);
     if (config.workers > 1 && cluster.isPrimary) {
       // KOOGATE_WORKERS: this process only supervises; each worker runs this file again and lands below.
-      const primary = new Primary({ workers: config.workers, log: root, describe: describe(config), stopDeadlineMs: STOP_DEADLINE_MS + 2000 });
+      const primary = new Primary({ workers: config.workers, log: root, describe: describe(config), stopDeadlineMs: config.shutdownGraceSeconds * 1000 + STOP_MARGIN_MS + 2000 });
       primary.start();
       installLastResort(process, root, (reason) => primary.stop(reason, true));
       process.exit(await primary.done);
     }
     const workerId = cluster.isWorker ? cluster.worker!.id : undefined;
     const koogate = await startKoogate(config, workerId === undefined ? root : root.child({ worker: workerId }), { workerId });
-    close = koogate.close;
+    close = () => koogate.close();
+    graceMs = koogate.shutdownGraceMs;
   }
   let stopping = false;
   const stop = (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
-    log.info('shutting down', { signal });
-    // Open keep-alive and websocket connections are closed by close(); never hang an orchestrator's stop.
-    setTimeout(() => process.exit(1), STOP_DEADLINE_MS).unref();
+    log.info('shutting down', { signal, graceMs });
+    // close() drains for the grace period, then cuts what is left; should it hang anyway, exit regardless.
+    setTimeout(() => process.exit(1), graceMs + STOP_MARGIN_MS).unref();
     close().then(
       () => process.exit(exitCode),
       () => process.exit(1),

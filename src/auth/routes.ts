@@ -153,11 +153,7 @@ export function authRoutes(d: AuthRoutesDeps): Router {
 
   router.post('/logout', async (req: Request, res: Response, next: NextFunction) => {
     try {
-      // SameSite=Lax already keeps cross-site form posts from carrying the cookie; a foreign Origin is refused outright.
-      const origin = req.headers.origin;
-      if (origin && origin !== 'null' && origin !== d.publicUrl.origin) {
-        throw new KoogateError('KOOGATE_FORBIDDEN', 'Cross-site logout refused.', { origin });
-      }
+      // Cross-site posts never get here (http/app.ts refuses them for every state-changing route).
       // "Sign out on all devices" ends every session of this user (other browsers, other replicas, their
       // websockets), then the marketplace session like a plain logout.
       const scope = (req.body as Record<string, unknown> | undefined)?.scope;

@@ -13,6 +13,7 @@ import { Directory } from '../directory/directory';
 import { loadSeed } from '../directory/seed';
 import { directoryApi } from '../http/directory-api';
 import { createApp } from '../http/app';
+import { Drain } from '../http/drain';
 import { Gateway, type GatewayDeps } from '../http/gateway';
 import { publicPathMatcher } from '../http/public-paths';
 import { findViewsDir, Views } from '../pages/views';
@@ -58,7 +59,14 @@ export interface Koogate {
   metrics: Metrics;
   /** The metrics listener's port, when KOOGATE_METRICS_PORT turned it on. */
   metricsPort?: number;
-  close(): Promise<void>;
+  /**
+   * Graceful shutdown, in this order: readyz answers 503; the listener stops accepting and idle
+   * keep-alive connections close; in-flight requests and streams finish for up to `graceMs`
+   * (KOOGATE_SHUTDOWN_GRACE_SECONDS); websockets are closed with 1001; then the rest is released.
+   */
+  close(graceMs?: number): Promise<void>;
+  /** KOOGATE_SHUTDOWN_GRACE_SECONDS in ms: what close() waits for in-flight requests at most. */
+  shutdownGraceMs: number;
 }
 
 export interface StartOptions {
@@ -90,6 +98,7 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
   const health = buildHealth(store, opts.workerId, log, keyAlarm);
   const refusedByLimit = metrics.counter('rate_limited_total', 'Requests refused by a rate limit (429), by limit: login, api, kit.', ['limit']);
   const limits = new RateLimits({ rates: config.rateLimits, redis, prefix: redis ? storePrefix(redis) : '', log, onRefused: (limit) => refusedByLimit.inc({ limit }) });
+  const drain = new Drain();
   const app = createApp({
     appId: config.appId,
     publicUrl: config.publicUrl,
@@ -117,10 +126,11 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
     directoryApi: directoryApi({ directory, appId: config.appId, token: config.apiToken, log, limit: limits.middleware('api') }),
     adminApi: adminApi({ token: config.adminToken, log, limit: limits.middleware('api'), routes: [operationRoutes(adminOperations({ store, directory, sessions: sessions.service, grants: tokens.grants }, config.appId))] }),
     assertion: request.assertion,
+    draining: () => drain.isDraining,
   });
   const gateway = new Gateway({ ...request.gateway, own: app });
   logProductionAddress(config, log);
-  const { server, url } = await listen(config, gateway, log, !health.worker);
+  const { server, url } = await listen(config, gateway, drain, log, !health.worker);
   webhook?.start();
   const metricsListener: MetricsListener | undefined = config.metrics ? await startMetricsListener(metrics, config.metrics.port, config.metrics.host, log) : undefined;
   return {
@@ -131,11 +141,17 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
     sessions: sessions.service,
     metrics,
     metricsPort: metricsListener?.port,
-    async close() {
-      await new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeAllConnections();
-      });
+    shutdownGraceMs: config.shutdownGraceSeconds * 1000,
+    async close(graceMs = config.shutdownGraceSeconds * 1000) {
+      const closed = new Promise<void>((ok) => server.once('close', () => ok()));
+      const settling = drain.settle(server, graceMs);
+      log.info('draining: no new connections', { inFlight: drain.inFlight, graceMs });
+      const finished = await settling;
+      if (!finished) log.warn('shutdown grace period over: cutting requests still in flight', { inFlight: drain.inFlight, graceMs });
+      // A peer that does not answer the close frame gets a second at most.
+      await request.sockets.goAway(1000);
+      server.closeAllConnections();
+      await closed;
       await metricsListener?.close();
       request.sockets.stop();
       health.worker?.stop();
@@ -297,6 +313,7 @@ function buildRequestPath(config: Config, sessions: Sessions, tokens: Tokens, ac
       ownCookies: [config.cookieName, TX_COOKIE],
       trust,
       corsOrigins: config.corsOrigins,
+      wsOrigins: new Set([config.publicUrl.origin, ...config.wsOrigins]),
       assertion: assertion ? (user) => assertion.headers(user) : undefined,
       views,
       requests: new RequestTracker({ metrics, accessLog: config.accessLog ? log.child({ log: 'access' }) : undefined, trusted: (addr) => trust(addr, 0) }),
@@ -367,8 +384,9 @@ function buildHealth(store: KeyValueStore, workerId: number | undefined, log: Lo
   return { answer: worker.health, worker };
 }
 
-async function listen(config: Config, gateway: Gateway, log: Logger, announce: boolean): Promise<{ server: Server; url: string }> {
+async function listen(config: Config, gateway: Gateway, drain: Drain, log: Logger, announce: boolean): Promise<{ server: Server; url: string }> {
   const server = createServer(gateway.handle);
+  server.prependListener('request', drain.track);
   server.on('upgrade', gateway.upgrade);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

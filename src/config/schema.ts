@@ -67,6 +67,16 @@ const isReadableDir = (dir: string): boolean => {
   }
 };
 
+/** An http(s) origin exactly as browsers send it in Origin: no path, no trailing slash. */
+const isOrigin = (v: string): boolean => {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === v;
+  } catch {
+    return false;
+  }
+};
+
 const hostPort = (v: string) => (/^\[?([^\]]+?)\]?:(\d{1,5})$/.test(v) ? undefined : 'must be host:port');
 
 export const SCHEMA = {
@@ -298,6 +308,11 @@ export const SCHEMA = {
     maxSockets: int({ env: 'KOOGATE_UPSTREAM_MAX_SOCKETS', default: 256, min: 1, max: 65535, meaning: 'At most this many connections to the app at once.' }),
   },
   corsOrigins: list({ env: 'KOOGATE_CORS_ORIGINS', meaning: "Comma-separated origins (https://app.example.com) allowed to read koogate's 401 answers to their fetch calls." }),
+  wsOrigins: list({
+    env: 'KOOGATE_WS_ORIGINS',
+    item: (v) => (isOrigin(v) ? undefined : 'must be an origin such as https://app.example.com (scheme, host and port only)'),
+    meaning: 'Comma-separated origins, besides KOOGATE_PUBLIC_URL\'s, whose pages may open websockets through koogate. Other Origins get 403 before anything is upgraded; a request without Origin (no browser) is allowed.',
+  }),
   wsRecheckSeconds: int({
     env: 'KOOGATE_WS_RECHECK_SECONDS',
     default: 30,
@@ -382,6 +397,13 @@ export const SCHEMA = {
       meaning: 'Marketplace logout for a tenant koogate has no identity domain for (an unknown tenant), so that its page can offer another account: `{tenant}` and `{redirect_url}` are replaced. Unset: that page links to koogate\'s logged-out page.',
     }),
   },
+  shutdownGraceSeconds: int({
+    env: 'KOOGATE_SHUTDOWN_GRACE_SECONDS',
+    default: 25,
+    min: 0,
+    max: 600,
+    meaning: "On SIGTERM, in-flight requests and streams may finish for this long before they are cut (25: below Kubernetes' 30 s terminationGracePeriodSeconds). See \"Shutdown\".",
+  }),
   seedFile: text({
     env: 'KOOGATE_SEED_FILE',
     meaning: 'JSON file of tenants, app credentials and authorized users loaded at start (development and tests; production data arrives by kit sync).',

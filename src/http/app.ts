@@ -6,6 +6,7 @@ import type { AssertionSigner } from '../proxy/assertion';
 import type { Health } from '../core/health';
 import { sendError, toKoogateError } from '../pages/respond';
 import { requestFields } from '../observability/requests';
+import { crossSiteReason, SAFE_METHODS } from './cross-site';
 
 export interface AppDeps extends AuthRoutesDeps {
   trustProxy: boolean | number | string;
@@ -25,6 +26,8 @@ export interface AppDeps extends AuthRoutesDeps {
   /** KOOGATE_BRAND_LOGO_URL: its origin is allowed to serve the pages' images. */
   brandLogoUrl?: URL;
   assertion?: AssertionSigner;
+  /** True once shutdown has begun: readyz answers 503 so load balancers stop sending. */
+  draining: () => boolean;
   log: Logger;
 }
 
@@ -48,6 +51,11 @@ export function createApp(d: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', d.trustProxy);
 
+  // Every answer koogate writes itself, kit answers included, is read as the type it declares.
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
   // Security headers on koogate's own pages only: applied globally they would rewrite the app's pages.
   const headers = securityHeaders(d.brandLogoUrl);
   app.use('/_koogate', (_req, res, next) => {
@@ -60,6 +68,7 @@ export function createApp(d: AppDeps): Express {
     res.status(h.ok ? 200 : 503).json(h.body);
   });
   app.get('/_koogate/readyz', async (_req, res) => {
+    if (d.draining()) return void res.status(503).json({ status: 'unavailable', reason: 'shutting down' });
     const h = await d.health.ready();
     res.status(h.ok ? 200 : 503).json(h.body);
   });
@@ -67,6 +76,14 @@ export function createApp(d: AppDeps): Express {
     if (!d.assertion) return next();
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.json(d.assertion.jwks());
+  });
+  // State-changing routes of koogate's own refuse what browsers say is cross-site (logout included):
+  // SameSite=Lax is not enough against a sibling host or a top-level cross-site form post.
+  // The production address (kit and basic calls) is authenticated by signatures, not a cookie, and answers in its own shape.
+  app.use('/_koogate', (req, _res, next) => {
+    const signed = req.originalUrl === d.producePath || req.originalUrl.startsWith(`${d.producePath}/`);
+    const reason = SAFE_METHODS.has(req.method) || signed ? undefined : crossSiteReason(req.headers, d.publicUrl.origin);
+    next(reason ? new KoogateError('KOOGATE_FORBIDDEN', 'Cross-site request refused.', { reason, method: req.method }) : undefined);
   });
   // KooGallery appends the kit sub-path after the production address's own path; the root stays for an
   // address registered as the bare domain.

@@ -27,6 +27,8 @@ export interface GatewayDeps {
   trust: TrustFn;
   /** Origins allowed to read koogate's 401 answers (CORS). */
   corsOrigins: readonly string[];
+  /** Origins whose pages may open websockets: KOOGATE_PUBLIC_URL's and KOOGATE_WS_ORIGINS. */
+  wsOrigins: ReadonlySet<string>;
   /** Extra identity headers for the app (the signed assertion), or none. */
   assertion?: (user: MarketplaceUser) => Record<string, string>;
   views: Views;
@@ -97,6 +99,7 @@ export class Gateway {
           res.statusCode = 302;
           res.setHeader('Location', loginPath(target.url));
           res.setHeader('Cache-Control', 'no-store');
+          res.setHeader('X-Content-Type-Options', 'nosniff');
           return void res.end();
         }
         const reason = outcome.kind === 'ended' ? outcome.reason : 'no session';
@@ -143,6 +146,12 @@ export class Gateway {
     const target = parseTarget(req.url ?? '/');
     if (!target) return answerOnSocket(socket, new KoogateError('KOOGATE_BAD_REQUEST', 'Bad request target.'));
     if (this.isOwn(target.path)) return answerOnSocket(socket, new KoogateError('KOOGATE_NOT_FOUND', 'Not found.'));
+    // Cross-site websocket hijacking: a browser always names the page's origin; no Origin is no browser.
+    const origin = req.headers.origin;
+    if (origin !== undefined && !this.d.wsOrigins.has(origin)) {
+      this.d.log.info('upgrade refused', { errorCode: 'KOOGATE_FORBIDDEN', reason: origin === 'null' ? 'Origin is null' : 'Origin not allowed', path: target.path });
+      return answerOnSocket(socket, new KoogateError('KOOGATE_FORBIDDEN', 'Websocket from another origin refused.'));
+    }
     req.url = target.url;
     this.upgradeAuthenticated(req, socket, head, target).catch((e: unknown) => {
       const err = toKoogateError(e);
@@ -158,7 +167,9 @@ export class Gateway {
       return answerOnSocket(socket, new KoogateError('KOOGATE_SESSION_EXPIRED', 'Authentication required.'), target.url);
     }
     const upstream = await this.d.forwarder.upgrade(req, socket, head, this.upstreamHeaders(req, user, randomUUID()), (err) => answerOnSocket(socket, err));
-    if (upstream && outcome.kind === 'user') this.d.sockets.add({ sid: outcome.sid, cookie: req.headers.cookie, user: outcome.user, client: socket, upstream });
+    if (!upstream) return;
+    if (outcome.kind === 'user') this.d.sockets.add({ sid: outcome.sid, cookie: req.headers.cookie, user: outcome.user, client: socket, upstream });
+    else this.d.sockets.add({ client: socket, upstream });
   }
 }
 

@@ -47,7 +47,7 @@ export function decryptClientSecret(ctx: ApplicationSyncContext, base64: string)
 
 export async function applyApplicationSync(ctx: ApplicationSyncContext, b: ApplicationSync): Promise<KitApplied> {
   if (b.appId !== ctx.appId) {
-    throw new KitFailure(KIT_RESULT.badParameter, `appId ${b.appId} is not the app this koogate serves`);
+    throw new KitFailure(KIT_RESULT.badParameter, 'appId is not the app this koogate serves');
   }
   const clientSecret = b.flag === 0 ? '' : decryptClientSecret(ctx, b.clientSecret);
   // An empty secret would replace a working credential with one no token endpoint accepts.

@@ -44,7 +44,7 @@ export const authSyncSchema = z
   .superRefine((b, ctx) => {
     const seen = new Set<string>();
     b.userList.forEach((u, i) => {
-      if (seen.has(u.userName)) ctx.addIssue({ code: 'custom', path: ['userList', i, 'userName'], message: `${u.userName} appears more than once` });
+      if (seen.has(u.userName)) ctx.addIssue({ code: 'custom', path: ['userList', i, 'userName'], message: 'appears more than once' });
       seen.add(u.userName);
       // Adding or modifying says what the user may do; deleting and cancelling need only the name.
       if (b.flag === 1 || b.flag === 2) {
@@ -71,7 +71,7 @@ function entry(u: AuthSync['userList'][number]): UserEntry {
 }
 
 export async function applyAuthSync(dir: Directory, appId: string, b: AuthSync): Promise<KitApplied> {
-  if (b.appId !== appId) throw new KitFailure(KIT_RESULT.badParameter, `appId ${b.appId} is not the app this koogate serves`);
+  if (b.appId !== appId) throw new KitFailure(KIT_RESULT.badParameter, 'appId is not the app this koogate serves');
   const outcome = await dir.applyAuthSync({
     instanceId: b.instanceId,
     tenantId: b.tenantId,

@@ -87,7 +87,8 @@ export function buildKitRequest(opts: KitRequestOptions): KitRequest {
 
   // V1 carries structured fields (userList, orgInfo) as JSON strings, and has no notion of a null parameter.
   const sent: Record<string, unknown> = {};
-  const params: Record<string, string> = {};
+  // No prototype: a parameter named __proto__ is signed like any other (as the receiver checks it).
+  const params = Object.create(null) as Record<string, string>;
   for (const [name, value] of Object.entries(body)) {
     if (value === null || value === undefined) continue;
     const structured = typeof value === 'object';

@@ -54,10 +54,18 @@ export function withoutNulls(body: Record<string, unknown>): Record<string, unkn
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null));
 }
 
-/** A readable one-line summary of the first problems zod found, for resultMsg. */
+/**
+ * The first problems of a refused body, for the answer. Built from the schema's own words only: a path
+ * element that is no plain field name or index, and the names of unknown keys, are never echoed.
+ */
 export function describeIssues(err: z.ZodError): string {
   return err.issues
     .slice(0, 5)
-    .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+    .map((i) => {
+      const path = i.path.map((p) => (typeof p === 'number' || (typeof p === 'string' && FIELD_NAME.test(p)) ? String(p) : '?')).join('.');
+      return `${path || 'body'}: ${i.code === 'unrecognized_keys' ? 'unknown field' : i.message}`;
+    })
     .join('; ');
 }
+
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;

@@ -79,7 +79,7 @@ export const allOrgSyncSchema = z
     if (list.length > MAX_DEPARTMENTS_PER_CALL) ctx.addIssue({ code: 'custom', path: ['orgInfoList'], message: `holds at most ${MAX_DEPARTMENTS_PER_CALL} departments` });
     const seen = new Set<string>();
     list.forEach((d, i) => {
-      if (seen.has(d.orgCode)) ctx.addIssue({ code: 'custom', path: ['orgInfoList', i, 'orgCode'], message: `${d.orgCode} appears more than once` });
+      if (seen.has(d.orgCode)) ctx.addIssue({ code: 'custom', path: ['orgInfoList', i, 'orgCode'], message: 'appears more than once' });
       seen.add(d.orgCode);
     });
   })

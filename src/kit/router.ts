@@ -156,7 +156,8 @@ export function kitRouter(deps: KitDeps): Router {
     const started = now();
     const h = Object.hasOwn(handlers, iface) ? handlers[iface] : undefined;
     try {
-      if (!h) throw new KitFailure(KIT_RESULT.badParameter, `unknown kit interface ${iface}`);
+      // Named in the log, never in the answer: answers echo no request input.
+      if (!h) throw new KitFailure(KIT_RESULT.badParameter, 'unknown kit interface');
       const body = await verify(generation, req);
       const parsed = h.schema.safeParse(withoutNulls(body));
       if (!parsed.success) throw new KitFailure(KIT_RESULT.badParameter, describeIssues(parsed.error));

@@ -39,15 +39,7 @@ export class KitV2Verifier {
     if (Math.abs(this.now() - Number(h.timestamp)) > this.opts.windowMs) {
       throw new KitFailure(KIT_RESULT.badParameter, 'x-timestamp is outside the accepted window');
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(rawBody);
-    } catch {
-      throw new KitFailure(KIT_RESULT.badParameter, 'body is not valid JSON');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new KitFailure(KIT_RESULT.badParameter, 'body must be a JSON object');
-    }
+    const parsed = parseKitJson(rawBody);
     const form = verifyKitV2Signature({
       accessKey: this.opts.accessKey,
       nonce: h.nonce,
@@ -113,13 +105,25 @@ function parseV1Body(raw: string, contentType = ''): Record<string, unknown> {
     const seen = new Set<string>();
     const entries: [string, string][] = [];
     for (const [k, v] of new URLSearchParams(raw)) {
-      if (seen.has(k)) throw new KitFailure(KIT_RESULT.badParameter, `parameter ${k} appears more than once`);
+      if (seen.has(k)) throw new KitFailure(KIT_RESULT.badParameter, 'a parameter appears more than once');
       seen.add(k);
       entries.push([k, v]);
     }
     // fromEntries defines own properties: a parameter named __proto__ stays a parameter.
     return Object.fromEntries(entries);
   }
+  return parseKitJson(raw);
+}
+
+/** Deeper than any kit body (userList → user → field is three): far below what recursion could choke on. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * A kit body as a JSON object, before any signature work: over-deep or otherwise unparseable JSON is a
+ * 000002 refusal (a retry of the same bytes cannot succeed), never an internal error.
+ */
+export function parseKitJson(raw: string): Record<string, unknown> {
+  if (jsonDepth(raw) > MAX_JSON_DEPTH) throw new KitFailure(KIT_RESULT.badParameter, `body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -130,9 +134,29 @@ function parseV1Body(raw: string, contentType = ''): Record<string, unknown> {
   return parsed;
 }
 
+/** The deepest nesting of `[` and `{` outside strings, in one pass and without recursion. */
+function jsonDepth(raw: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) max = depth;
+      if (max > MAX_JSON_DEPTH) return max;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
 /** The signed parameters: every non-null top-level field as a string (structured ones as their JSON text). */
 function v1Params(body: Record<string, unknown>): Record<string, string> {
-  const params: Record<string, string> = {};
+  // No prototype: a parameter named __proto__ is a parameter like any other, and signed like one.
+  const params = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(body)) {
     if (v === null || v === undefined) continue;
     params[k] = typeof v === 'string' ? v : JSON.stringify(v);

@@ -93,7 +93,7 @@ export function errorBody(err: KoogateError, lang: Lang, returnTo?: string, api 
 function errorHeaders(err: KoogateError): Record<string, string> {
   const wait = err.detail.retryAfterSeconds;
   const retry = typeof wait === 'number' && Number.isInteger(wait) && wait > 0 ? String(wait) : err.status === 503 ? '5' : undefined;
-  return { 'Cache-Control': 'no-store', ...(retry ? { 'Retry-After': retry } : {}) };
+  return { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...(retry ? { 'Retry-After': retry } : {}) };
 }
 
 /**
@@ -153,7 +153,6 @@ export function socketAnswer(err: KoogateError, returnTo?: string): string {
   const headers = {
     ...errorHeaders(err),
     'Content-Type': 'application/json; charset=utf-8',
-    'X-Content-Type-Options': 'nosniff',
     'Content-Length': String(Buffer.byteLength(body)),
     Connection: 'close',
   };

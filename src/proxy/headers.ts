@@ -45,9 +45,13 @@ export function endToEndResponseHeaders(res: IncomingMessage): string[] {
 
 export type TrustFn = (addr: string, hop: number) => boolean;
 
+/** Forwarding headers koogate does not set itself: passed on only from a trusted proxy. */
+const FORWARDING_EXTRAS = ['x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-real-ip'] as const;
+
 /**
- * X-Forwarded-For/-Proto/-Host as koogate saw the request. A client's own values are kept only when the
- * peer is a trusted proxy (KOOGATE_TRUST_PROXY), else replaced.
+ * X-Forwarded-For/-Proto/-Host and RFC 7239 Forwarded as koogate saw the request. A client's own values
+ * (and X-Forwarded-Port/-Prefix/-Server, X-Real-IP) are kept only when the peer is a trusted proxy
+ * (KOOGATE_TRUST_PROXY); otherwise they are replaced or dropped.
  */
 export function setForwarded(out: Record<string, string | string[]>, req: IncomingMessage, trust: TrustFn): void {
   const remote = req.socket.remoteAddress ?? '';
@@ -60,4 +64,18 @@ export function setForwarded(out: Record<string, string | string[]>, req: Incomi
   const host = (trusted ? req.headers['x-forwarded-host'] : undefined) ?? req.headers.host;
   if (host) out['x-forwarded-host'] = String(host);
   else delete out['x-forwarded-host'];
+  // This hop's element (RFC 7239 §4), after a trusted proxy's own elements.
+  let element = `for=${remote.includes(':') ? `"[${remote}]"` : forwardedValue(remote)}`;
+  if (req.headers.host) element += `;host=${forwardedValue(req.headers.host)}`;
+  element += `;proto=${ownProto}`;
+  const priorForwarded = trusted ? req.headers.forwarded : undefined;
+  out.forwarded = priorForwarded ? `${priorForwarded}, ${element}` : element;
+  if (!trusted) for (const name of FORWARDING_EXTRAS) delete out[name];
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** A Forwarded parameter value: a token as it is, anything else (host:port) as a quoted string. An IPv6 `for` is bracketed above. */
+function forwardedValue(v: string): string {
+  return TOKEN.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
 }

@@ -4,8 +4,16 @@ import type { MarketplaceUser } from '../core/identity';
 /** Headers that only koogate may set; copies sent by clients are always removed. */
 export const IDENTITY_HEADERS: ReadonlySet<string> = new Set(['x-forwarded-user', 'x-forwarded-tenant', 'x-forwarded-email', 'x-forwarded-name', 'x-forwarded-role']);
 
-/** True for a (lower-case) header name only koogate may send: the identity headers and any X-Koogate-*. */
-export const isIdentityHeader = (name: string): boolean => IDENTITY_HEADERS.has(name) || name.startsWith('x-koogate-');
+/**
+ * True for a (lower-case) client header that never reaches the app: the identity headers and any
+ * X-Koogate-*, and look-alikes of them or of the forwarding headers that spell `-` as `_`
+ * (`X_Forwarded_User`, `X-Forwarded_For`): CGI, WSGI, Rack and PHP read those as the real ones.
+ */
+export function isIdentityHeader(name: string): boolean {
+  if (name.indexOf('_') < 0) return IDENTITY_HEADERS.has(name) || name.startsWith('x-koogate-');
+  const folded = name.replace(/_/g, '-');
+  return IDENTITY_HEADERS.has(folded) || folded.startsWith('x-koogate-') || folded.startsWith('x-forwarded-') || folded === 'forwarded' || folded === 'x-real-ip';
+}
 
 /** Visible ASCII except `%`: kept as it is in an identity header value. */
 const HEADER_SAFE = /^[\x21-\x24\x26-\x7e]*$/;

@@ -39,7 +39,7 @@ function randomValue(rnd: () => number): string {
 const FIELDS = ['userName', 'name', 'email', 'role', 'mobile', 'organizationName'] as const;
 const SEED = Number(process.env.KOOGATE_FUZZ_SEED ?? 20261201);
 const ROUNDS = 120;
-const KNOWN_HEADERS = /^(x-forwarded-(user|tenant|email|name|role|for|proto|host)|x-koogate-assertion|x-request-id|host|connection|accept|cookie|sec-fetch-mode|sec-fetch-dest|user-agent|accept-encoding|accept-language|sec-websocket-.*|upgrade)$/;
+const KNOWN_HEADERS = /^(x-forwarded-(user|tenant|email|name|role|for|proto|host)|forwarded|x-koogate-assertion|x-request-id|host|connection|accept|cookie|sec-fetch-mode|sec-fetch-dest|user-agent|accept-encoding|accept-language|sec-websocket-.*|upgrade)$/;
 const VISIBLE_ASCII = /^[\x21-\x7e]*$/;
 
 /**

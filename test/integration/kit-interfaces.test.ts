@@ -3,6 +3,8 @@ import type { KeyObject } from 'node:crypto';
 import { loadPublicKey } from '../../src/crypto/rsa-oaep';
 import { kitTimeStamp, type KitInterface, type KitRequest } from '../../src/kit/client';
 import type { Stack } from '../../src/sandbox/stack';
+import { createLogger } from '../../src/observability/logger';
+import { v1AuthToken } from '../../src/crypto/kit-signature';
 import { startRedis, type RedisServer } from '../support/redis';
 import { DEMO_APP_ID, syncedStack } from '../support/stack';
 import { bodies, directorySnapshot, kitCalls, post, rawRedis, type Answer, type Generation } from '../support/kit';
@@ -24,6 +26,9 @@ describe.each(['v2', 'v1'] as const)('kit interfaces over HTTP (%s)', (generatio
   const T = (name: string) => `t-${g}-${name}`;
   const domain = (tenantId: string) => stack.sandbox.domainOf(tenantId);
   const dir = () => stack.koogate.directory;
+  /** Every line koogate logged, as JSON objects. */
+  const logLines: string[] = [];
+  const logged = () => logLines.map((l) => JSON.parse(l) as { level: string; msg: string; resultCode?: string; reason?: string });
 
   const send = (iface: KitInterface, body: Record<string, unknown>, opts: Parameters<typeof kit.build>[2] = {}) => kit.send(iface, body, { generation: g, ...opts });
   const build = (iface: KitInterface, body: Record<string, unknown>, opts: Parameters<typeof kit.build>[2] = {}) => kit.build(iface, body, { generation: g, ...opts });
@@ -55,7 +60,7 @@ describe.each(['v2', 'v1'] as const)('kit interfaces over HTTP (%s)', (generatio
   beforeAll(async () => {
     redisServer = await startRedis();
     redis = await rawRedis(redisServer.url);
-    stack = await syncedStack({ redisUrl: redisServer.url });
+    stack = await syncedStack({ redisUrl: redisServer.url, log: createLogger('info', (l) => void logLines.push(l)) });
     publicKey = loadPublicKey(stack.secrets.publicKeyPem);
     // A tenant with users and departments that hostile calls aim at: a wrongly accepted one would show.
     await expectOk(send('tenantSync', bodies.tenant(T('base'), domain(T('base')))));
@@ -346,6 +351,21 @@ describe.each(['v2', 'v1'] as const)('kit interfaces over HTTP (%s)', (generatio
       await expectRefused({ ...req, headers }, '000001');
     });
 
+    test('a parameter named __proto__ is covered like any other: added unsigned it is refused, signed it is accepted', async () => {
+      const req = build('tenantSync', bodies.tenant(T('proto'), domain(T('proto'))));
+      const withProto = `${req.body.slice(0, -1)},"__proto__":"x"}`;
+      await expectRefused({ ...req, body: withProto }, '000001');
+      const sent = JSON.parse(withProto) as Record<string, unknown>;
+      if (g === 'v2') {
+        await expectOk(post(kit.rawV2('tenantSync', withProto), stack.secrets.accessKey));
+      } else {
+        const params = Object.create(null) as Record<string, string>;
+        for (const [k, v] of Object.entries(sent)) params[k] = typeof v === 'string' ? v : JSON.stringify(v);
+        const token = v1AuthToken(stack.secrets.accessKey, String(sent.timeStamp), params);
+        await expectOk(post({ ...req, body: withProto, headers: { ...req.headers, authToken: token } }, stack.secrets.accessKey));
+      }
+    });
+
     test('a user list entry flipped from "true" to "false" after signing', async () => {
       const req = build('authSync', bodies.auth(T('base'), [bodies.user('alice', { role: 'admin' })]));
       await expectRefused({ ...req, body: req.body.replace(/"true"|\\"true\\"/, (m) => m.replace('true', 'false')) }, '000001');
@@ -372,6 +392,55 @@ describe.each(['v2', 'v1'] as const)('kit interfaces over HTTP (%s)', (generatio
       for (const name of ['fooSync', 'AUTHSYNC', '__proto__', 'constructor']) {
         await expectRefused({ ...req, url: req.url.replace(/tenantSync$/, name) }, '000002');
       }
+    });
+  });
+
+  describe('hostile input never comes back, and cannot make koogate fail', () => {
+    const raw = (iface: string, text: string) => (g === 'v2' ? kit.rawV2(iface, text) : kit.rawV1(iface, text, { params: {}, timeStamp: kitTimeStamp(Date.now()) }));
+    const MARK = '<script>alert(1)</script>';
+
+    test('an unknown interface named with markup: not echoed, nosniff', async () => {
+      const req = build('tenantSync', bodies.tenant(T('base'), domain(T('base'))));
+      const res = await fetch(req.url.replace(/tenantSync$/, encodeURIComponent(MARK)), { method: 'POST', headers: req.headers, body: req.body });
+      const text = await res.text();
+      expect(JSON.parse(text)).toMatchObject({ resultCode: '000002' });
+      expect(text).not.toContain('script');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    });
+
+    test('a signed call whose values and keys hold markup: refused without echoing them', async () => {
+      const users = [bodies.user(MARK), bodies.user(MARK)];
+      const a = await expectRefused(build('authSync', bodies.auth(T('base'), users)), '000002');
+      expect(a.text).not.toContain('script');
+      const b = await expectRefused(build('tenantSync', bodies.tenant(T('base'), domain(T('base')), { appId: MARK, [MARK]: 1, flag: MARK })), '000002');
+      expect(b.text).not.toContain('script');
+    });
+
+    test('every answer carries nosniff, refusals and body-parser failures too', async () => {
+      const ok = build('tenantSync', bodies.tenant(T('nosniff'), domain(T('nosniff'))));
+      for (const req of [ok, raw('tenantSync', '{'), { ...ok, body: 'x'.repeat(3 * 1024 * 1024) }]) {
+        const res = await fetch(req.url, { method: 'POST', headers: req.headers, body: req.body });
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        await res.arrayBuffer();
+      }
+    });
+
+    test.each([5000, 100_000])('JSON nested %i levels deep, unsigned or signed: 000002 before any signature work, logged at warn', async (depth) => {
+      const deep = `{"tenantId":"x","a":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      const unsigned = { ...raw('tenantSync', deep), headers: { ...raw('tenantSync', deep).headers, 'x-sign': '0'.repeat(64), authToken: 'x' } };
+      for (const req of [unsigned, raw('tenantSync', deep)]) {
+        const before = logLines.length;
+        const a = await expectRefused(req, '000002');
+        expect(a.resultMsg).toMatch(/nested deeper/);
+        const lines = logged().slice(before);
+        expect(lines.some((l) => l.level === 'warn' && l.resultCode === '000002')).toBe(true);
+        expect(lines.some((l) => l.level === 'error')).toBe(false);
+      }
+    });
+
+    test('brackets inside strings are no nesting', async () => {
+      const body = bodies.tenant(T('brackets'), domain(T('brackets')), { name: '[{'.repeat(100) });
+      await expectOk(send('tenantSync', body));
     });
   });
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -12,6 +13,8 @@ export interface SeenRequest {
 export interface TestUpstream {
   url: string;
   seen: SeenRequest[];
+  /** Resolves once `n` requests whose path starts with `prefix` have arrived (counting those already seen). */
+  arrived(prefix: string, n: number): Promise<void>;
   /** Websocket connections currently open at the app. */
   openSockets(): number;
   close(): Promise<void>;
@@ -23,8 +26,10 @@ export interface TestUpstream {
  */
 export async function startTestUpstream(): Promise<TestUpstream> {
   const seen: SeenRequest[] = [];
+  const arrivals = new EventEmitter();
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    arrivals.emit('request');
     // Appended, not resolved: a path such as `//%09/x` is a path here, not a host.
     const url = new URL(`http://x${req.url ?? '/'}`);
     if (url.pathname === '/upload') {
@@ -86,6 +91,16 @@ export async function startTestUpstream(): Promise<TestUpstream> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
+    arrived: (prefix, n) =>
+      new Promise<void>((ok) => {
+        const check = () => {
+          if (seen.filter((r) => r.url.startsWith(prefix)).length < n) return;
+          arrivals.off('request', check);
+          ok();
+        };
+        arrivals.on('request', check);
+        check();
+      }),
     openSockets: () => wss.clients.size,
     close: () =>
       new Promise<void>((ok) => {

@@ -2,22 +2,37 @@ import type { IncomingMessage } from 'node:http';
 import { answerHeaders } from '../../../src/proxy/exchange';
 import { endToEndRequestHeaders, setForwarded } from '../../../src/proxy/headers';
 import { compileTrust } from '../../../src/proxy/trust';
+import { isIdentityHeader } from '../../../src/proxy/identity';
 
 const reqFrom = (remote: string, headers: Record<string, string>) => ({ socket: { remoteAddress: remote }, headers }) as unknown as IncomingMessage;
 
 describe('X-Forwarded-* and the trusted-proxy setting', () => {
-  const client = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com', host: 'koogate:8080' };
+  const client = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com', forwarded: 'for=203.0.113.7;proto=https', host: 'koogate:8080' };
+  const extras = { 'x-forwarded-port': '443', 'x-forwarded-prefix': '/admin', 'x-real-ip': '6.6.6.6' };
 
   test('behind a trusted load balancer its values are kept and extended', () => {
-    const out: Record<string, string | string[]> = {};
-    setForwarded(out, reqFrom('10.0.0.5', client), compileTrust('10.0.0.0/8'));
-    expect(out).toEqual({ 'x-forwarded-for': '203.0.113.7, 10.0.0.5', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com' });
+    const out2: Record<string, string | string[]> = { ...extras };
+    setForwarded(out2, reqFrom('10.0.0.5', client), compileTrust('10.0.0.0/8'));
+    expect(out2).toEqual({
+      ...extras,
+      'x-forwarded-for': '203.0.113.7, 10.0.0.5',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'app.example.com',
+      forwarded: 'for=203.0.113.7;proto=https, for=10.0.0.5;host="koogate:8080";proto=http',
+    });
   });
 
   test('from an untrusted peer they are replaced by what koogate saw', () => {
     const out: Record<string, string | string[]> = {};
+    Object.assign(out, extras);
     setForwarded(out, reqFrom('198.51.100.9', client), compileTrust('10.0.0.0/8'));
-    expect(out).toEqual({ 'x-forwarded-for': '198.51.100.9', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'koogate:8080' });
+    expect(out).toEqual({ 'x-forwarded-for': '198.51.100.9', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'koogate:8080', forwarded: 'for=198.51.100.9;host="koogate:8080";proto=http' });
+  });
+
+  test('an IPv6 peer is bracketed in Forwarded, a host with odd characters quoted', () => {
+    const out: Record<string, string | string[]> = {};
+    setForwarded(out, reqFrom('::1', { host: 'a"b' }), compileTrust(false));
+    expect(out.forwarded).toBe('for="[::1]";host="a\\"b";proto=http');
   });
 
   test.each([
@@ -55,3 +70,11 @@ describe('hop-by-hop fields', () => {
   });
 });
 
+describe('look-alike identity and forwarding headers', () => {
+  test.each(['x_forwarded_user', 'x-forwarded_tenant', 'x_forwarded-email', 'x_koogate_assertion', 'x-koogate_anything', 'x_forwarded_for', 'x_forwarded_host', 'x_forwarded_proto', 'x_real_ip', 'x-forwarded-user', 'x-koogate-assertion'])('%s never reaches the app', (name) => {
+    expect(endToEndRequestHeaders({ [name]: 'admin', accept: 'a' }, isIdentityHeader)).toEqual({ accept: 'a' });
+  });
+  test.each(['x_custom_header', 'accept', 'x-forwarded-something-else'])('%s is not an identity header', (name) => {
+    expect(isIdentityHeader(name)).toBe(false);
+  });
+});
