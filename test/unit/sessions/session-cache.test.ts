@@ -64,15 +64,86 @@ describe('SessionCache', () => {
     c.apply({ kind: 'tenant', tenantId: 't1', ended: true });
     expect(['b1', 'x1'].filter((s) => c.get(s))).toEqual(['x1']);
   });
+});
 
-  test('full: the oldest tenth goes to make room', () => {
-    const c = cache(1000, 20);
-    for (let i = 0; i < 20; i++) c.put(`s${i}`, entry('t', `u${i}`));
-    c.put('new', entry('t', 'new'));
-    expect(c.size).toBe(19);
-    expect(c.get('s0')).toBeUndefined();
-    expect(c.get('s1')).toBeUndefined();
-    expect(c.get('s2')).toBeDefined();
-    expect(c.get('new')).toBeDefined();
+const FAR = Number.MAX_SAFE_INTEGER;
+const lruEntry = (userName = 'u', tenantId = 't', over: Partial<CachedSession> = {}): Omit<CachedSession, 'cachedAt'> => ({
+  auth: { user: { tenantId, userName }, grantId: 'g', loginAt: 0, lastSeen: 0 },
+  user: { tenantId, userName },
+  dueAt: FAR,
+  touchAt: FAR,
+  endsAt: FAR,
+  ...over,
+});
+
+describe('SessionCache: an LRU bounded by count, with a time limit', () => {
+  let now = 0;
+  const clock = () => now;
+  beforeEach(() => (now = 1_000_000));
+
+  test('the least recently used entry goes first when full; a read makes an entry recent', () => {
+    const cache = new SessionCache(60_000, 3, clock);
+    cache.put('a', lruEntry());
+    cache.put('b', lruEntry());
+    cache.put('c', lruEntry());
+    expect(cache.get('a')).toBeDefined();
+    cache.put('d', lruEntry());
+    expect(cache.size).toBe(3);
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBeDefined();
+    expect(cache.get('c')).toBeDefined();
+    expect(cache.get('d')).toBeDefined();
   });
+
+  test('never holds more than its bound, whatever is written', () => {
+    const cache = new SessionCache(60_000, 1000, clock);
+    for (let i = 0; i < 50_000; i++) {
+      cache.put(`s${i}`, lruEntry(`u${i}`));
+      if (i % 7 === 0) cache.get(`s${i - 3}`);
+    }
+    expect(cache.size).toBe(1000);
+    expect(cache.get('s49999')).toBeDefined();
+    expect(cache.get('s0')).toBeUndefined();
+  });
+
+  test('an entry is unusable after the time limit, and after its due, touch or end time', () => {
+    const cache = new SessionCache(1000, 100, clock);
+    cache.put('ttl', lruEntry());
+    cache.put('due', lruEntry('u', 't', { dueAt: now + 10 }));
+    cache.put('touch', lruEntry('u', 't', { touchAt: now + 10 }));
+    cache.put('ends', lruEntry('u', 't', { endsAt: now + 10 }));
+    now += 10;
+    expect(cache.get('due')).toBeUndefined();
+    expect(cache.get('touch')).toBeUndefined();
+    expect(cache.get('ends')).toBeUndefined();
+    expect(cache.get('ttl')).toBeDefined();
+    now += 990;
+    expect(cache.get('ttl')).toBeUndefined();
+  });
+
+  test('expired entries are evicted even when the cache is far from full and they are never read again', () => {
+    const cache = new SessionCache(1000, 100_000, clock);
+    for (let i = 0; i < 5000; i++) cache.put(`old${i}`, lruEntry(`u${i}`));
+    expect(cache.size).toBe(5000);
+    now += 1000;
+    cache.put('new', lruEntry());
+    expect(cache.size).toBe(1);
+    // Reads drop a few expired entries each, from the least recently used end.
+    for (let i = 0; i < 10; i++) cache.put(`more${i}`, lruEntry());
+    now += 1000;
+    for (let i = 0; i < 6; i++) cache.get('absent');
+    expect(cache.size).toBe(0);
+  });
+
+  test('a read keeps an entry alive in the LRU order but not past its time limit', () => {
+    const cache = new SessionCache(1000, 2, clock);
+    cache.put('a', lruEntry());
+    now += 600;
+    cache.put('b', lruEntry());
+    expect(cache.get('a')).toBeDefined();
+    now += 400;
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('b')).toBeDefined();
+  });
+
 });
