@@ -28,7 +28,7 @@ describe('authSync schema', () => {
     ['flag 3 is cancel, 4 is nothing', auth({ flag: 4 }), /flag: must be one of 0, 1, 2, 3/],
     ['501 users', auth({ userList: Array.from({ length: 501 }, (_, i) => user({ userName: `u${i}` })) }), /at most 500 users/],
     ['no users', auth({ userList: [] }), /at least one user/],
-    ['duplicate user', auth({ userList: [user(), user()] }), /u1 appears more than once/],
+    ['duplicate user', auth({ userList: [user(), user()] }), /userList\.1\.userName: appears more than once/],
     ['enable missing on add', auth({ userList: [user({ enable: undefined })] }), /enable: is required when adding/],
     ['userList not JSON', auth({ userList: '[{' }), /userList: must be an array of users/],
   ])('refuses %s', (_n, body, message) => {
