@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { startStack } = require('./sandbox/stack') as typeof import('./sandbox/stack');
     const port = Number(env.PORT ?? 8080);
-    const stack = await startStack({ log, port, redisUrl: env.REDIS_URL });
+    const stack = await startStack({ log, port, redisUrl: env.REDIS_URL, openApi: true });
     // As after a payment: newInstance, then the kit syncs carrying the instanceId koogate answered.
     await stack.purchase();
     process.stdout.write(

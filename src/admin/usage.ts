@@ -1,16 +1,10 @@
 import type { Router } from 'express';
 import { KoogateError } from '../core/errors';
-import type { UsageLedger } from '../outbound/usage-ledger';
+import type { UsageIntake } from '../outbound/outbound';
 import { parseUsageRecords, type UsageEligibility, type UsageProblem } from '../outbound/usage-record';
 import { badRequest, jsonBody, type AdminRoutes } from './api';
 
-export interface UsageRoutesDeps {
-  ledger: UsageLedger;
-  eligibility(instanceIds: readonly string[]): Promise<Map<string, UsageEligibility>>;
-  /** Records were queued: push them now. */
-  queued(): void;
-  now?: () => number;
-}
+export type UsageRoutesDeps = UsageIntake & { now?: () => number };
 
 /** 1000 records of the longest valid fields are about 400 KB of JSON. */
 const BODY_LIMIT = '512kb';
@@ -50,9 +44,8 @@ export function usageRoutes(d: UsageRoutesDeps): AdminRoutes {
           res.status(400).json({ error: 'bad_request', code: 'KOOGATE_BAD_REQUEST', message: 'usage records refused; nothing was queued', problems });
           return;
         }
-        const results = await d.ledger.intake(parsed.records);
+        const results = await d.intake(parsed.records);
         const queued = results.filter((r) => r.result === 'queued').length;
-        if (queued > 0) d.queued();
         ctx.audit(req, 'usage.queued', queued, { duplicates: results.length - queued });
         res.status(202).json({ queued, duplicates: results.length - queued, records: results });
       } catch (e) {

@@ -49,6 +49,9 @@ import { Metrics } from '../observability/metrics';
 import { startMetricsListener, type MetricsListener } from '../observability/metrics-server';
 import { RequestTracker } from '../observability/requests';
 import { SealedKeyAlarm } from '../observability/sealed-keys';
+import { usageRoutes } from '../admin/usage';
+import { Outbound } from '../outbound/outbound';
+import { USAGE_QUEUE, USAGE_SOLO_QUEUE } from '../outbound/usage-ledger';
 
 export interface Koogate {
   url: string;
@@ -94,7 +97,9 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
   const request = buildRequestPath(config, sessions, tokens, access, log, metrics);
   const webhook = buildWebhook(config, store, log, metrics);
   const kit = buildKitRouter(config, store, directory, access, webhook, log, metrics);
-  const basic = buildBasicRouter(config, store, directory, access, webhook, log);
+  const outbound = buildOutbound(config, store, directory, webhook, log, metrics);
+  const usage = outbound.usageIntake();
+  const basic = buildBasicRouter(config, store, directory, access, webhook, outbound, log);
   const health = buildHealth(store, opts.workerId, log, keyAlarm);
   const refusedByLimit = metrics.counter('rate_limited_total', 'Requests refused by a rate limit (429), by limit: login, api, kit.', ['limit']);
   const limits = new RateLimits({ rates: config.rateLimits, redis, prefix: redis ? storePrefix(redis) : '', log, onRefused: (limit) => refusedByLimit.inc({ limit }) });
@@ -123,8 +128,13 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
     basic,
     producePath: config.producePath,
     limits: { login: limits.middleware('login'), kit: limits.middleware('kit') },
-    directoryApi: directoryApi({ directory, appId: config.appId, token: config.apiToken, log, limit: limits.middleware('api') }),
-    adminApi: adminApi({ token: config.adminToken, log, limit: limits.middleware('api'), routes: [operationRoutes(adminOperations({ store, directory, sessions: sessions.service, grants: tokens.grants }, config.appId))] }),
+    directoryApi: directoryApi({ directory, appId: config.appId, token: config.apiToken, log, limit: limits.middleware('api'), orderDetails: (ids) => outbound.orderOf(ids) }),
+    adminApi: adminApi({
+      token: config.adminToken,
+      log,
+      limit: limits.middleware('api'),
+      routes: [operationRoutes(adminOperations({ store, directory, sessions: sessions.service, grants: tokens.grants }, config.appId)), ...(usage ? [usageRoutes(usage)] : [])],
+    }),
     assertion: request.assertion,
     draining: () => drain.isDraining,
   });
@@ -133,6 +143,7 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
   const { server, url } = await listen(config, gateway, drain, log, !health.worker);
   webhook?.start();
   const metricsListener: MetricsListener | undefined = config.metrics ? await startMetricsListener(metrics, config.metrics.port, config.metrics.host, log) : undefined;
+  outbound.start();
   return {
     url,
     server,
@@ -157,11 +168,43 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
       health.worker?.stop();
       // Before the store closes: attempts cut short are handed back to the queue.
       await webhook?.stop();
+      await outbound.stop();
       await request.forwarder.close();
       await sessions.bus.close();
       await store.close();
     },
   };
+}
+
+/**
+ * koogate's calls to KooGallery: order details of the instances basic calls announce (AK/SK), usage
+ * records the app posts (basic access key). A read order reaches the app as an `orderDetails` event.
+ */
+function buildOutbound(config: Config, store: KeyValueStore, directory: Directory, webhook: Webhook | undefined, log: Logger, metrics: Metrics): Outbound {
+  const records = metrics.counter('usage_records_total', 'Usage records reaching a state: queued (taken from the app), accepted, rejected or duplicate (at intake or at the marketplace).', ['state']);
+  const atRisk = metrics.gauge('usage_records_at_risk', 'Usage records still waiting at half their deadline (at_risk) or past it (late), by period, as this replica\'s last check found them.', ['period', 'level']);
+  const orders = metrics.counter('order_queries_total', 'Order queries by outcome: fetched, retried (no order yet, or no answer), failed (given up after a day).', ['outcome']);
+  const size = (...queues: string[]) => async (g: { set(v: number): void }) => {
+    const sizes = await Promise.all(queues.map((q) => store.queueSize(q))).catch(() => [Number.NaN]);
+    g.set(sizes.reduce((a, b) => a + b, 0));
+  };
+  if (config.basicAccessKey) metrics.gauge('usage_queue_depth', 'Usage records waiting to be pushed or pushed again (the shared queues).', [], size(USAGE_QUEUE, USAGE_SOLO_QUEUE));
+  return new Outbound({
+    settings: config.outbound,
+    basicKey: config.basicAccessKey,
+    timeoutMs: config.marketplaceTimeoutMs,
+    store,
+    log,
+    instanceKnown: async (id) => (await directory.instances.get(id)) !== null,
+    events: {
+      usageRecords: (state, n) => records.inc({ state }, n),
+      usageDeadlines: (counts) => {
+        for (const [period, levels] of Object.entries(counts)) for (const [level, n] of Object.entries(levels)) atRisk.set({ period, level }, n);
+      },
+      orderQuery: (outcome) => orders.inc({ outcome }),
+    },
+    onOrderFetched: webhook ? (instanceId, order) => webhook.publish({ iface: 'orderDetails', generation: 'v2', body: { instanceId, order }, receivedAt: Date.now() }) : undefined,
+  });
 }
 
 function warnOfUntrustedProxy(config: Config, log: Logger): void {
@@ -353,7 +396,15 @@ function buildKitRouter(config: Config, store: KeyValueStore, directory: Directo
 }
 
 /** The basic interfaces at the production address: their own key, the app's optional hook, access and webhook as for kit calls. */
-function buildBasicRouter(config: Config, store: KeyValueStore, directory: Directory, access: AccessControl, webhook: Webhook | undefined, log: Logger): ReturnType<typeof basicRouter> {
+function buildBasicRouter(
+  config: Config,
+  store: KeyValueStore,
+  directory: Directory,
+  access: AccessControl,
+  webhook: Webhook | undefined,
+  outbound: Outbound,
+  log: Logger,
+): ReturnType<typeof basicRouter> {
   return basicRouter({
     verifier: new BasicVerifier({ accessKey: config.basicAccessKey, windowMs: config.kitWindowSeconds * 1000, store }),
     directory,
@@ -362,7 +413,10 @@ function buildBasicRouter(config: Config, store: KeyValueStore, directory: Direc
     hook: config.basicHook ? new BasicHook(config.basicHook, log) : undefined,
     log,
     onAccessChanged: (change) => access.follow(change),
-    onApplied: webhook ? (call: KitCallApplied) => webhook.publish(call) : undefined,
+    // The app hears of the call; a new, renewed or upgraded instance's order is queued for reading.
+    onApplied: async (call: KitCallApplied) => {
+      await Promise.all([webhook?.publish(call), outbound.basicCallApplied(call.iface, call.body as Record<string, string | undefined>)]);
+    },
   });
 }
 

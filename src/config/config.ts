@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { isSet, isSetting, readRaw, type Env, type Schema, type Setting, type ValuesOf } from './kinds';
-import { LOG_LEVELS, OAEP_SETTINGS, SCHEMA } from './schema';
+import { DEFAULT_API_URL, DEFAULT_FALLBACK_API_URL, LOG_LEVELS, OAEP_SETTINGS, SCHEMA } from './schema';
 
 export { DEFAULT_LOGIN_URL } from './schema';
 
@@ -39,6 +39,16 @@ export interface BasicHookConfig {
   timeoutMs: number;
 }
 
+/** koogate's own calls to KooGallery: the order query (AK/SK) and the usage push (basic access key). */
+export interface OutboundSettings {
+  /** The open API's host first, then its fallback when there is one. */
+  apiBases: URL[];
+  /** The Huawei Cloud access key pair; without it no order is queried. */
+  aksk?: { ak: string; sk: string };
+  retryBaseMs: number;
+  usage: { hourlyDeadlineMs: number; dailyDeadlineMs: number; retentionMs: number };
+}
+
 /** The values config.ts resolves from several settings; every other field is SCHEMA's, as parsed. */
 interface Resolved {
   /** queryInstance's frontEndUrl: KOOGATE_FRONTEND_URL, else KOOGATE_PUBLIC_URL. */
@@ -59,6 +69,7 @@ interface Resolved {
   webhook?: WebhookSettings;
   /** The Prometheus listener; off without KOOGATE_METRICS_PORT. */
   metrics?: { port: number; host: string };
+  outbound: OutboundSettings;
 }
 
 /** One validated configuration object; nothing else in koogate reads the environment. */
@@ -164,6 +175,36 @@ function resolve(p: Parsed, problem: (text: string) => void): Config {
     cookieSecure: p.cookieSecure === 'auto' ? p.publicUrl.protocol === 'https:' : p.cookieSecure,
     webhook: webhookSettings(p.webhook, problem),
     metrics: metricsListener(p.metrics, p.port, problem),
+    outbound: outboundSettings(p.outbound, p.allowHttpMarketplace, problem),
+  };
+}
+
+function outboundSettings(o: Parsed['outbound'], allowHttp: boolean, problem: (text: string) => void): OutboundSettings {
+  const https = (env: string, u: URL): URL | undefined => {
+    if (u.protocol === 'https:' || (allowHttp && u.protocol === 'http:')) return u;
+    problem(`${env} must be https (plain http only with KOOGATE_ALLOW_HTTP_MARKETPLACE, for a local stand-in)`);
+    return undefined;
+  };
+  const api = o.apiUrl ?? new URL(DEFAULT_API_URL);
+  const fallbackText = o.fallbackUrl ?? (api.href.replace(/\/+$/, '') === DEFAULT_API_URL ? DEFAULT_FALLBACK_API_URL : 'none');
+  let fallback: URL | undefined;
+  if (fallbackText !== 'none') {
+    try {
+      fallback = new URL(fallbackText);
+    } catch {
+      problem(`KOOGATE_MARKETPLACE_API_FALLBACK_URL must be an absolute https URL or "none" (got "${fallbackText}")`);
+    }
+    if (fallback && (fallback.username || fallback.password || fallback.search || fallback.hash)) {
+      problem('KOOGATE_MARKETPLACE_API_FALLBACK_URL must be a plain base URL, without credentials, query or fragment');
+      fallback = undefined;
+    }
+  }
+  if ((o.ak === undefined) !== (o.sk === undefined)) problem('KOOGATE_MARKETPLACE_AK and KOOGATE_MARKETPLACE_SK go together: set both (or their _FILE variants) or neither');
+  return {
+    apiBases: [https('KOOGATE_MARKETPLACE_API_URL', api), fallback && https('KOOGATE_MARKETPLACE_API_FALLBACK_URL', fallback)].filter((u): u is URL => u !== undefined),
+    ...(o.ak !== undefined && o.sk !== undefined ? { aksk: { ak: o.ak, sk: o.sk } } : {}),
+    retryBaseMs: o.retryBaseMs,
+    usage: { hourlyDeadlineMs: o.hourlyDeadlineMinutes * 60_000, dailyDeadlineMs: o.dailyDeadlineHours * 3600_000, retentionMs: o.retentionDays * 24 * 3600_000 },
   };
 }
 

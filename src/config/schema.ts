@@ -58,6 +58,13 @@ function producePath(raw: string, problem: (text: string) => void): string {
   }
   return path;
 }
+/** KooGallery's open API (order query, usage push), and the second host Huawei documents for it. */
+export const DEFAULT_API_URL = 'https://mkt.myhuaweicloud.com';
+export const DEFAULT_FALLBACK_API_URL = 'https://mkt.myhuaweicloud.cn';
+
+/** A base URL of the open API: no credentials, query or fragment (the path is kept). Its scheme is checked by config.ts. */
+const plainBase = (u: URL) => (u.username || u.password || u.search || u.hash ? 'must be a plain base URL, without credentials, query or fragment' : undefined);
+const visibleAscii = (min: number, max: number) => (v: string) => (new RegExp(`^[\\x21-\\x7e]{${min},${max}}$`).test(v) ? undefined : `must be ${min} to ${max} visible ASCII characters`);
 
 const isReadableDir = (dir: string): boolean => {
   try {
@@ -404,6 +411,60 @@ export const SCHEMA = {
     max: 600,
     meaning: "On SIGTERM, in-flight requests and streams may finish for this long before they are cut (25: below Kubernetes' 30 s terminationGracePeriodSeconds). See \"Shutdown\".",
   }),
+  /** koogate's own calls to KooGallery (outbound/): order query and usage push. Resolved by config.ts. */
+  outbound: {
+    ak: text({
+      env: 'KOOGATE_MARKETPLACE_AK',
+      secret: true,
+      file: true,
+      check: visibleAscii(8, 128),
+      meaning: "Access key (AK) of the merchant's Huawei Cloud account, which signs the order query (SDK-HMAC-SHA256). With KOOGATE_MARKETPLACE_SK it turns order details on.",
+    }),
+    sk: text({
+      env: 'KOOGATE_MARKETPLACE_SK',
+      secret: true,
+      file: true,
+      check: visibleAscii(8, 256),
+      meaning: 'Secret key (SK) of that access key. Never logged, answered or sent.',
+    }),
+    apiUrl: url({
+      env: 'KOOGATE_MARKETPLACE_API_URL',
+      check: plainBase,
+      meaning: `Base URL of KooGallery's open API (order query, usage push); default ${DEFAULT_API_URL}. https only, unless KOOGATE_ALLOW_HTTP_MARKETPLACE (a local stand-in).`,
+    }),
+    fallbackUrl: text({
+      env: 'KOOGATE_MARKETPLACE_API_FALLBACK_URL',
+      meaning: `Second host, tried when the first gives no answer. Default: ${DEFAULT_FALLBACK_API_URL} (Huawei's documented fallback) with the default API URL, none otherwise; "none" turns it off.`,
+    }),
+    retryBaseMs: int({
+      env: 'KOOGATE_OUTBOUND_RETRY_BASE_MS',
+      default: 1000,
+      min: 10,
+      max: 600_000,
+      meaning: 'Delay before the first retry of an order query or usage push; doubled per failure up to 300 times it (5 minutes), with jitter.',
+    }),
+    hourlyDeadlineMinutes: int({
+      env: 'KOOGATE_USAGE_HOURLY_DEADLINE_MINUTES',
+      default: 60,
+      min: 1,
+      max: 24 * 60,
+      meaning: 'An hourly usage record must be accepted within this many minutes after its end_time; koogate warns at half of it and again once it has passed.',
+    }),
+    dailyDeadlineHours: int({
+      env: 'KOOGATE_USAGE_DAILY_DEADLINE_HOURS',
+      default: 24,
+      min: 1,
+      max: 30 * 24,
+      meaning: 'The same for daily usage records (an interval longer than an hour), in hours.',
+    }),
+    retentionDays: int({
+      env: 'KOOGATE_USAGE_RETENTION_DAYS',
+      default: 35,
+      min: 1,
+      max: 400,
+      meaning: 'Usage records, their states and what makes duplicates (metering_sn, instance and period) are kept this long after their last change.',
+    }),
+  },
   seedFile: text({
     env: 'KOOGATE_SEED_FILE',
     meaning: 'JSON file of tenants, app credentials and authorized users loaded at start (development and tests; production data arrives by kit sync).',

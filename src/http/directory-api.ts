@@ -5,6 +5,7 @@ import type { Page, PageRequest } from '../directory/page';
 import type { DepartmentRecord, InstanceRecord, TenantRecord, UserRecord } from '../directory/types';
 import { KoogateError } from '../core/errors';
 import type { Logger } from '../observability/logger';
+import type { InstanceOrderDetails } from '../outbound/order-details';
 import { bearerGuard } from './bearer';
 import { jsonErrors } from '../pages/json-errors';
 
@@ -16,6 +17,8 @@ export interface DirectoryApiDeps {
   log: Logger;
   /** The API's rate limit per client address, run before the token check. */
   limit?: RequestHandler;
+  /** What the order query read of each instance's order (outbound/), by instance id; absent: off. */
+  orderDetails?(instanceIds: readonly string[]): Promise<Map<string, InstanceOrderDetails>>;
 }
 
 export const API_BASE = '/_koogate/api';
@@ -76,7 +79,7 @@ export function directoryApi(d: DirectoryApiDeps): Router {
     try {
       const page = pageRequest(req);
       const instances = await d.directory.instances.list(page);
-      send(req, res, { ...instances, items: instances.items.map(instanceView) }, page);
+      send(req, res, { ...instances, items: await withOrderDetails(d, instances.items.map(instanceView)) }, page);
     } catch (e) {
       next(e);
     }
@@ -89,7 +92,8 @@ export function directoryApi(d: DirectoryApiDeps): Router {
       // A tenant links a few instances: listed in full, paged here. One koogate holds no record of counts as active.
       const linked = await d.directory.instancesOfTenant(tenantId, d.appId);
       const views = linked.map(({ instanceId, record }) => (record ? instanceView(record) : unrecordedView(instanceId)));
-      send(req, res, slice(views, (v) => v.instanceId, page), page);
+      const one = slice(views, (v) => v.instanceId, page);
+      send(req, res, { ...one, items: await withOrderDetails(d, one.items) }, page);
     } catch (e) {
       next(e);
     }
@@ -204,6 +208,12 @@ function instanceView(i: InstanceRecord) {
     createdAt: i.createdAt,
     updatedAt: i.updatedAt,
   };
+}
+
+/** Each instance with `orderDetails`: who bought it, how it is charged, until when (null until read). */
+async function withOrderDetails<V extends { instanceId: string }>(d: DirectoryApiDeps, views: V[]): Promise<(V & { orderDetails: InstanceOrderDetails | null })[]> {
+  const found = d.orderDetails ? await d.orderDetails(views.map((v) => v.instanceId)) : new Map<string, InstanceOrderDetails>();
+  return views.map((v) => ({ ...v, orderDetails: found.get(v.instanceId) ?? null }));
 }
 
 /** An instance kit sync linked but no basic call told koogate of (an order older than koogate, a test flow). */

@@ -31,6 +31,8 @@ export interface OrderFetcherOptions {
   pollMs: number;
   log: Logger;
   onFetched?: OnOrderFetched;
+  /** Each attempt's outcome, for the metrics. */
+  onOutcome?(outcome: 'fetched' | 'retried' | 'failed'): void;
   now?: () => number;
   random?: () => number;
 }
@@ -145,6 +147,7 @@ export class OrderFetcher {
         delete stored.lastError;
         return stored;
       });
+      this.opts.onOutcome?.('fetched');
       // The order's buyer and product are not logged: the directory API has them.
       this.log.info('order details read', { ...fields, chargingMode: result.details.chargingMode, orderType: result.details.orderType });
       if (stored) await this.opts.onFetched?.(job.instanceId, stored).catch((e: unknown) => this.log.error('order details event not queued', { ...fields, err: e instanceof Error ? e.message : String(e) }));
@@ -156,6 +159,7 @@ export class OrderFetcher {
     const how: QueueSettlement = givenUp ? { kind: 'remove' } : { kind: 'retry', payload: JSON.stringify({ ...job, attempts }), delayMs };
     if (!(await this.settle(c, how))) return;
     await this.book.put(job.instanceId, job.askedAt, (cur) => ({ ...(cur ?? baseOf(job)), state: givenUp ? 'failed' : 'pending', attempts, lastError: result.error, updatedAt: at }));
+    this.opts.onOutcome?.(givenUp ? 'failed' : 'retried');
     if (givenUp) this.log.error('order query given up', { ...fields, reason: result.error });
     else this.log.warn('order query failed; will retry', { ...fields, reason: result.error, retryInMs: delayMs });
   }

@@ -9,7 +9,8 @@
  * 127.0.0.1 and is reached through koogate alone, which strips any client-sent copies before adding
  * its own. Never expose an app like this one directly.
  *
- * Routes: GET / (landing), GET /me (identity table + logout form), GET /api/whoami (identity JSON),
+ * Routes: GET / (landing), GET /me (identity table, the organisation's orders when koogate's directory
+ * API is at hand, logout form), GET /api/whoami (identity JSON),
  * ALL /api/echo (method, url, headers, body length and sha256, streamed).
  */
 import { sharedStyle } from '../pages/views';
@@ -134,7 +135,36 @@ function landing(id: DemoIdentity): string {
   );
 }
 
-function mePage(id: DemoIdentity): string {
+/** One instance of the user's organisation with what koogate read of its order (directory API). */
+export interface DemoSubscription {
+  instanceId: string;
+  status: string;
+  orderId?: string;
+  orderType?: string;
+  chargingMode?: string;
+  expireTime?: string;
+  customerName?: string;
+  /** pending, fetched or failed; absent when koogate reads no orders. */
+  orderState?: string;
+}
+
+function subscriptionTable(subs: DemoSubscription[]): string {
+  if (subs.length === 0) return '';
+  const cell = (v: string | undefined, testId: string) => `<td data-testid="${testId}">${escapeHtml(v ?? '—')}</td>`;
+  const rows = subs
+    .map(
+      (s) =>
+        `<tr data-testid="order-row">${cell(s.instanceId, 'order-instance')}${cell(s.orderId, 'order-id')}${cell(s.orderType, 'order-type')}${cell(s.chargingMode, 'order-charging')}${cell(s.expireTime, 'order-expiry')}${cell(s.customerName, 'order-buyer')}${cell(s.orderState === 'fetched' ? s.status : `${s.status} (${s.orderState ?? 'no details'})`, 'order-status')}</tr>`,
+    )
+    .join('\n');
+  return `<h2>订阅 <span class="en">Subscription (order details koogate read from KooGallery)</span></h2>
+<table data-testid="orders">
+<tr><th>实例 <span class="en">Instance</span></th><th>订单 <span class="en">Order</span></th><th>类型 <span class="en">Type</span></th><th>计费 <span class="en">Charging</span></th><th>到期 <span class="en">Expires</span></th><th>买家 <span class="en">Buyer</span></th><th>状态 <span class="en">Status</span></th></tr>
+${rows}
+</table>`;
+}
+
+function mePage(id: DemoIdentity, subs: DemoSubscription[] = []): string {
   if (!id.user) {
     return page(
       '我的身份 · My identity',
@@ -156,6 +186,7 @@ ${row('企业', 'Tenant', 'tenant-id', id.tenant)}
 ${row('邮箱', 'Email', 'user-email', id.email)}
 ${row('角色', 'Role', 'user-role', id.role)}
 </table>
+${subscriptionTable(subs)}
 <form class="row" method="post" action="/me/note" id="note-form">
   <input name="note" id="note" maxlength="200" placeholder="备注 / Note">
   <button type="submit" id="save-note" data-testid="save-note">保存 / Save</button>
@@ -169,7 +200,14 @@ ${row('角色', 'Role', 'user-role', id.role)}
   );
 }
 
-export async function startDemoApp(opts: { host?: string; port?: number } = {}): Promise<DemoApp> {
+export interface DemoAppOptions {
+  host?: string;
+  port?: number;
+  /** The instances of a tenant, as koogate's directory API shows them; absent: /me shows none. */
+  subscriptions?: (tenantId: string) => Promise<DemoSubscription[]>;
+}
+
+export async function startDemoApp(opts: DemoAppOptions = {}): Promise<DemoApp> {
   let lastRequest: DemoRequestRecord | undefined;
   const app = express();
   app.disable('x-powered-by');
@@ -182,9 +220,11 @@ export async function startDemoApp(opts: { host?: string; port?: number } = {}):
 
   app.get('/', (req, res) => sendHtml(res, 200, landing(identityOf(req))));
 
-  app.get('/me', (req, res) => {
+  app.get('/me', async (req, res) => {
     const id = identityOf(req);
-    sendHtml(res, id.user ? 200 : 401, mePage(id));
+    // The page shows without them when the directory API cannot be read.
+    const subs = id.user && id.tenant && opts.subscriptions ? await opts.subscriptions(id.tenant).catch(() => []) : [];
+    sendHtml(res, id.user ? 200 : 401, mePage(id, subs));
   });
 
   // The note is not kept: the form is there to show what a post does once the session has ended.

@@ -5,7 +5,7 @@ import { loadPublicKey } from '../crypto/rsa-oaep';
 import { kitTimeStamp, sendKitCall } from '../kit/client';
 import type { Logger } from '../observability/logger';
 import { startKoogate, type Koogate } from '../compose/server';
-import { startDemoApp, type DemoApp } from './demo-app';
+import { startDemoApp, type DemoApp, type DemoSubscription } from './demo-app';
 import { ORDERS_PATH } from './rooms/orders';
 import { startSandbox, type Sandbox, type SandboxTenant, type SandboxUser } from './marketplace';
 
@@ -27,6 +27,17 @@ export interface StackOptions {
   /** Reuse keys and secrets of another replica. */
   secrets?: StackSecrets;
   tenants?: SandboxTenant[];
+  /**
+   * koogate reads orders and pushes usage records at this stack's stand-in marketplace: its open API with
+   * the stack's AK/SK and basic access key (the demo turns it on).
+   */
+  openApi?: boolean;
+}
+
+/** The demo merchant's Huawei Cloud access key pair, known to the stand-in's order query. */
+export interface StackAkSk {
+  ak: string;
+  sk: string;
 }
 
 export interface StackSecrets {
@@ -39,6 +50,7 @@ export interface StackSecrets {
   encryptionKey?: string;
   privateKeyPem: string;
   publicKeyPem: string;
+  aksk: StackAkSk;
 }
 
 export interface Stack {
@@ -104,11 +116,41 @@ export function stackEnv(sandbox: Sandbox, appUrl: string, secrets: StackSecrets
   };
 }
 
+/** A tenant's instances with their order details, from koogate's directory API. */
+async function subscriptionsOf(koogateUrl: string, apiToken: string, tenantId: string): Promise<DemoSubscription[]> {
+  const res = await fetch(`${koogateUrl}/_koogate/api/tenants/${encodeURIComponent(tenantId)}/instances`, { headers: { authorization: `Bearer ${apiToken}` }, signal: AbortSignal.timeout(2000) });
+  if (!res.ok) return [];
+  const { items } = (await res.json()) as { items: { instanceId: string; status: string; orderDetails: { state: string; orderId: string; details?: Record<string, unknown> } | null }[] };
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return items.map((i) => {
+    const d = i.orderDetails?.details;
+    const buyer = d?.buyer as { customerName?: unknown } | undefined;
+    return {
+      instanceId: i.instanceId,
+      status: i.status,
+      orderId: i.orderDetails?.orderId,
+      orderType: text(d?.orderType),
+      chargingMode: text(d?.chargingMode),
+      expireTime: text(d?.expireTime),
+      customerName: text(buyer?.customerName),
+      orderState: i.orderDetails?.state,
+    };
+  });
+}
+
+/** koogate's order query and usage push aimed at the stand-in, which knows the stack's keys. */
+export function openApiEnv(sandbox: Sandbox, secrets: StackSecrets): Record<string, string> {
+  sandbox.orderQuery.keys.set(secrets.aksk.ak, secrets.aksk.sk);
+  sandbox.usageIntake.basicKey = secrets.basicAccessKey;
+  return { KOOGATE_MARKETPLACE_API_URL: sandbox.url, KOOGATE_MARKETPLACE_AK: secrets.aksk.ak, KOOGATE_MARKETPLACE_SK: secrets.aksk.sk };
+}
+
 export function newSecrets(): StackSecrets {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
   return {
     accessKey: `demo-${randomBytes(16).toString('hex')}`,
     basicAccessKey: `demo-basic-${randomBytes(16).toString('hex')}`,
+    aksk: { ak: `DEMOAK${randomBytes(8).toString('hex').toUpperCase()}`, sk: `demo-sk-${randomBytes(20).toString('hex')}` },
     sessionSecret: randomBytes(32).toString('hex'),
     encryptionKey: randomBytes(32).toString('hex'),
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
@@ -125,11 +167,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const secrets = opts.secrets ?? newSecrets();
   const ownSandbox = !opts.sandbox;
   const sandbox = opts.sandbox ?? (await startSandbox({ tenants: opts.tenants }));
-  const app: Pick<DemoApp, 'url' | 'close'> = opts.upstreamUrl ? { url: opts.upstreamUrl, close: async () => {} } : await startDemoApp({});
+  // The demo app shows the organisation's orders from koogate's directory API, once koogate listens.
+  const apiToken = opts.openApi ? (opts.env?.KOOGATE_API_TOKEN ?? `demo-api-${randomBytes(24).toString('hex')}`) : undefined;
+  let koogateUrl: string | undefined;
+  const subscriptions = apiToken ? (tenantId: string) => (koogateUrl ? subscriptionsOf(koogateUrl, apiToken, tenantId) : Promise.resolve([])) : undefined;
+  const app: Pick<DemoApp, 'url' | 'close'> = opts.upstreamUrl ? { url: opts.upstreamUrl, close: async () => {} } : await startDemoApp({ subscriptions });
   const publicHost = opts.publicHost ?? 'localhost';
   const env: Record<string, string> = {
     ...stackEnv(sandbox, app.url, secrets, opts.port ?? 0, publicHost),
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+    ...(opts.openApi ? { ...openApiEnv(sandbox, secrets), KOOGATE_API_TOKEN: apiToken! } : {}),
     ...opts.env,
   };
   if (opts.port === undefined || opts.port === 0) {
@@ -141,6 +188,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     env.KOOGATE_PUBLIC_URL = `http://${publicHost}:${port}`;
   }
   const koogate = await startKoogate(loadConfig(env), opts.log);
+  koogateUrl = koogate.url;
   const url = env.KOOGATE_PUBLIC_URL!;
   sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `${url}/_koogate/callback` });
   sandbox.orders.connect({

@@ -173,6 +173,8 @@ describe.each(['redis', 'memory'] as const)('basic interfaces (%s store)', (kind
         provisioned: true,
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
+        // No AK/SK in this stack: no order is read.
+        orderDetails: null,
       });
       const tenant = await fetch(`${stack.koogate.url}/_koogate/api/tenants/t-acme/instances`, { headers: auth });
       expect(tenant.status).toBe(200);

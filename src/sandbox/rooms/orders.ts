@@ -4,6 +4,7 @@ import { sendBasicCall } from '../../basic/client';
 import { kitTimeStamp, sendKitCall, type KitInterface } from '../../kit/client';
 import { sandboxPage } from '../login-page';
 import { escapeHtml, sendPage } from '../page-shell';
+import type { SandboxOrder as SandboxOrderInfo } from './order-query';
 
 /** What a purchase needs of a tenant the stand-in marketplace knows (its SandboxTenant). */
 export interface BuyingTenant {
@@ -19,6 +20,9 @@ export interface BuyingTenant {
 interface Marketplace {
   readonly url: string;
   domainOf(tenantId: string): string;
+  /** The order query koogate reads the order from; the usage intake that takes a pay-per-use instance's records. */
+  readonly orderQuery: { addOrder(order: SandboxOrderInfo): void };
+  readonly usageIntake: { readonly payPerUse: Set<string> };
 }
 
 /** Where the stand-in marketplace sends its calls: the production address koogate prints, and the two keys. */
@@ -70,6 +74,24 @@ export class SandboxOrders {
   async purchase(t: BuyingTenant): Promise<SandboxOrder> {
     const orderId = `CS-${t.tenantId}-${randomBytes(4).toString('hex')}`;
     const orderLineId = `${orderId}-000001`;
+    // The first purchase is pay-per-use, the others by the year: the order query has them before newInstance.
+    const payPerUse = this.orders.size === 0;
+    this.sandbox.orderQuery.addOrder({
+      orderId,
+      orderType: 'NEW',
+      customerId: `cust-${t.tenantId}`,
+      customerName: t.name,
+      userName: t.users[0]?.userName ?? 'buyer',
+      createTime: '20260101080000',
+      orderLine: [
+        {
+          orderLineId,
+          chargingMode: payPerUse ? 'ON_DEMAND' : 'PERIOD',
+          ...(payPerUse ? {} : { expireTime: '20270101000000' }),
+          productInfo: [{ productId: 'OFFI000000000001', skuCode: payPerUse ? 'sku-ppu' : 'sku-year', productName: 'koogate demo product' }],
+        },
+      ],
+    });
     const answer = await this.basic('newInstance', { orderId, orderLineId, businessId: randomBytes(16).toString('hex'), testFlag: '1' });
     const instanceId = String((answer as { instanceId?: unknown }).instanceId ?? '');
     if (!instanceId) throw new Error(`newInstance for ${t.tenantId} answered no instanceId`);
@@ -91,6 +113,7 @@ export class SandboxOrders {
       const res = await sendKitCall({ baseUrl: this.to.url, iface, accessKey: this.to.kitAccessKey, body, publicKey: this.to.publicKey });
       if ((res.body as { resultCode?: unknown } | undefined)?.resultCode !== '000000') throw new Error(`${iface} for ${t.tenantId} failed: ${res.text}`);
     }
+    if (payPerUse) this.sandbox.usageIntake.payPerUse.add(instanceId);
     const order: SandboxOrder = { tenantId: t.tenantId, orderId, orderLineId, instanceId, status: 'active' };
     this.orders.set(t.tenantId, order);
     return order;
