@@ -107,6 +107,8 @@ export interface Output {
 /** Opens the configured store and the services over it (the composition root's `openSharedState`). */
 export type OpenState = (config: Config, log: Logger) => Promise<AdminState & { close(): Promise<void> }>;
 
+const ADMIN_STORE_WAIT_SECONDS = 3;
+
 /** Runs an admin command against the configured store; resolves the exit status. */
 export async function runAdmin(argv: readonly string[], env: Record<string, string | undefined>, io: Output, openSharedState: OpenState): Promise<number> {
   let parsed: Parsed;
@@ -135,7 +137,9 @@ export async function runAdmin(argv: readonly string[], env: Record<string, stri
   const actor = `cli:${safeUser()}`;
   let state;
   try {
-    state = await openSharedState(config, log);
+    // A command answers its operator promptly: it waits for an unreachable store a few seconds at most,
+    // not the minute a starting replica may wait (KOOGATE_STORE_WAIT_SECONDS only shortens it).
+    state = await openSharedState({ ...config, storeWaitSeconds: Math.min(config.storeWaitSeconds, ADMIN_STORE_WAIT_SECONDS) }, log);
   } catch (e) {
     io.err(`koogate: the store cannot be reached: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;

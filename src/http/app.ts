@@ -37,7 +37,9 @@ function securityHeaders(logo: URL | undefined): Record<string, string> {
   return {
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
-    'Referrer-Policy': 'no-referrer',
+    // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on koogate's own form
+    // posts (logout), which the cross-site check must refuse; other sites still get no referrer.
+    'Referrer-Policy': 'same-origin',
     'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'${img}; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'`,
   };
 }

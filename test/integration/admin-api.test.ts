@@ -102,13 +102,14 @@ describe('admin API on koogate', () => {
     expect((await fetch(`${on.url}/me`, { headers: { ...api, cookie } })).status).toBe(200);
   });
 
-  test('a cross-site browser form cannot reach an admin action: it carries no bearer token', async () => {
+  test('a cross-site browser form cannot reach an admin action: refused as cross-site before any token check', async () => {
     const res = await fetch(`${on.koogate.url}/_koogate/admin/sessions/end`, {
       method: 'POST',
       headers: { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site', 'content-type': 'text/plain' },
       body: '{"tenant":"t-acme"}',
     });
-    expect(res.status).toBe(401);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: 'KOOGATE_FORBIDDEN' });
   });
 
   test('on, with the right token: an unknown admin route is a JSON 404', async () => {

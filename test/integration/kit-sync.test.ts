@@ -1,5 +1,4 @@
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { once } from 'node:events';
 import Redis from 'ioredis';
 import { canonicalPayload, signKitV2 } from '../../src/crypto/kit-signature';
 import { encryptOaep, loadPublicKey, type OaepVariant } from '../../src/crypto/rsa-oaep';
@@ -668,7 +667,8 @@ describe('kit sync with Redis: at-rest encryption and two replicas', () => {
     const answer = await k.send('tenantSync', k.tenantBody('t-during-outage'), { timeoutMs: 9_000 });
     expect(answer).toMatchObject({ status: 200, resultCode: '000500' });
     expect(answer.resultMsg).toMatch(/retry/);
-    const ready = once((a.koogate.store as RedisStore).client, 'ready');
+    // Not events.once: it rejects on the reconnect errors ioredis emits before it is ready again.
+    const ready = new Promise<void>((ok) => (a.koogate.store as RedisStore).client.once('ready', () => ok()));
     await redis.start();
     await ready;
     expect((await k.send('tenantSync', k.tenantBody('t-after-outage'))).resultCode).toBe('000000');

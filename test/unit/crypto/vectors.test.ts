@@ -2,7 +2,7 @@
  * Every entry of the shared reference vectors (computed with the JDK and Jackson) must be reproduced.
  * A kind without a handler fails, so a new entry in the file cannot go unchecked.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decryptBasicAes, encryptBasicAes, sha1prngKey, signBasicV2, verifyBasicV2Signature } from '../../../src/crypto/basic-lifecycle';
 import {
@@ -25,13 +25,22 @@ import {
   type OaepVariant,
 } from '../../../src/crypto/rsa-oaep';
 
-const VECTORS_PATH = path.resolve(__dirname, '../../fixtures/koogallery-vectors.json');
+// The marketplace contract's own file, beside the repository (CI always has it); the copy in test/fixtures
+// keeps a checkout without it testable, and must stay identical to it.
+const SHARED_PATH = path.resolve(__dirname, '../../../../shared/koogallery/vectors.json');
+const FIXTURE_PATH = path.resolve(__dirname, '../../fixtures/koogallery-vectors.json');
+const VECTORS_PATH = existsSync(SHARED_PATH) ? SHARED_PATH : FIXTURE_PATH;
 
 type Json = Record<string, unknown>;
 
 const raw: unknown = JSON.parse(readFileSync(VECTORS_PATH, 'utf8'));
 if (!Array.isArray(raw)) throw new Error(`${VECTORS_PATH}: expected an array`);
 const vectors = raw as Json[];
+
+test('the fixture copy of the vectors is the shared file, byte for byte', () => {
+  expect(existsSync(SHARED_PATH)).toBe(true);
+  expect(readFileSync(FIXTURE_PATH, 'utf8')).toBe(readFileSync(SHARED_PATH, 'utf8'));
+});
 
 function obj(value: unknown, what: string): Json {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${what}: expected an object`);
