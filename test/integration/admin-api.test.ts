@@ -109,7 +109,7 @@ describe('admin API on koogate', () => {
       body: '{"tenant":"t-acme"}',
     });
     expect(res.status).toBe(403);
-    expect(await res.json()).toMatchObject({ code: 'KOOGATE_FORBIDDEN' });
+    expect(await res.text()).toContain('KOOGATE_FORBIDDEN');
   });
 
   test('on, with the right token: an unknown admin route is a JSON 404', async () => {
