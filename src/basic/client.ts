@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { signBasicV2 } from '../crypto/basic-lifecycle';
 import { canonicalPayload } from '../crypto/kit-signature';
-import type { KitRequest, KitResponse } from '../kit/client';
+import { kitResponse, type KitRequest, type KitResponse } from '../kit/client';
 import { ACTIVITIES, type Activity } from './activities';
 
 export { ACTIVITIES, type Activity };
@@ -38,16 +38,5 @@ export function buildBasicRequest(opts: BasicRequestOptions): KitRequest {
 export async function sendBasicCall(opts: BasicRequestOptions): Promise<KitResponse> {
   const request = buildBasicRequest(opts);
   const response = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
-  const text = await response.text();
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text) as unknown;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, headers, body: parsed, text };
+  return kitResponse(response, await response.text());
 }

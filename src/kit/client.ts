@@ -117,7 +117,13 @@ export async function sendKitCall(opts: KitRequestOptions): Promise<KitResponse>
     signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
   });
   const bytes = Buffer.from(await response.arrayBuffer());
-  const text = bytes.toString('utf8');
+  const result = kitResponse(response, bytes.toString('utf8'));
+  if ((opts.generation ?? 'v2') === 'v1') result.bodySign = checkBodySign(opts.accessKey, bytes, result.headers['body-sign']);
+  return result;
+}
+
+/** A kit or basic answer as received: its status, headers, text and, when the text is JSON, its body. */
+export function kitResponse(response: Response, text: string): KitResponse {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => {
     headers[name] = value;
@@ -128,9 +134,7 @@ export async function sendKitCall(opts: KitRequestOptions): Promise<KitResponse>
   } catch {
     parsed = undefined;
   }
-  const result: KitResponse = { status: response.status, headers, body: parsed, text };
-  if ((opts.generation ?? 'v2') === 'v1') result.bodySign = checkBodySign(opts.accessKey, bytes, headers['body-sign']);
-  return result;
+  return { status: response.status, headers, body: parsed, text };
 }
 
 /** A V1 answer's Body-Sign against the exact bytes received (docs/protocol.md §3.8). */
