@@ -20,7 +20,11 @@ export function installLastResort(proc: NodeJS.EventEmitter, log: Logger, fatal:
   });
 }
 
+/**
+ * The error as logged: name, message, its code as `errorCode` (the logger blanks any field named `code`,
+ * which is how OAuth codes stay out of the log) and the first lines of the stack.
+ */
 function describe(e: unknown): Record<string, unknown> {
-  if (e instanceof Error) return { err: { name: e.name, message: e.message, code: (e as { code?: unknown }).code, stack: e.stack?.split('\n').slice(0, 6).join('\n') } };
+  if (e instanceof Error) return { err: { name: e.name, message: e.message, errorCode: (e as { code?: unknown }).code, stack: e.stack?.split('\n').slice(0, 6).join('\n') } };
   return { err: String(e) };
 }

@@ -1,23 +1,9 @@
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { loginCookie } from '../support/login';
+import { getOrError as get } from '../support/raw-http';
 import { startReplicaStack, type ReplicaStack } from '../support/replica';
 import { startTestUpstream, type TestUpstream } from '../support/upstream';
-
-/** A GET that resolves with status and body, or with the error that cut it. */
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string } | { error: string }> {
-  return new Promise((ok) => {
-    const req = request(url, { headers, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
-      res.on('error', (e) => ok({ error: e.message }));
-    });
-    req.on('error', (e) => ok({ error: (e as NodeJS.ErrnoException).code ?? e.message }));
-    req.end();
-  });
-}
 
 /** Resolves once `logs` holds a line containing `text`. */
 async function logged(stack: ReplicaStack, text: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { connect } from 'node:net';
 
 export interface RawAnswer {
@@ -72,4 +73,21 @@ export function getHead(url: string, target: string, extra: Record<string, strin
   let head = `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n`;
   for (const [k, v] of Object.entries(extra)) head += `${k}: ${v}\r\n`;
   return `${head}\r\n`;
+}
+
+/**
+ * A GET on a connection of its own (no agent, so no keep-alive reuse across a shutdown) that resolves with
+ * status and body, or with the error code that cut it (ECONNREFUSED once a listener is closed).
+ */
+export function getOrError(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string } | { error: string }> {
+  return new Promise((ok) => {
+    const req = request(url, { headers, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
+      res.on('error', (e) => ok({ error: e.message }));
+    });
+    req.on('error', (e) => ok({ error: (e as NodeJS.ErrnoException).code ?? e.message }));
+    req.end();
+  });
 }

@@ -12,24 +12,40 @@ export interface Replica {
   logs: string[];
   /** The OS process, for signals. */
   child: ChildProcess;
-  /** The first JSON log line, already written or still to come, that `match` accepts. */
+  /**
+   * The first JSON log line, already written or still to come, that `match` accepts; rejects once the
+   * process has ended without writing one.
+   */
   waitForLog(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   /** Resolves with the exit code once the process has exited (null when a signal ended it). */
   exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
+const DIST = join(__dirname, '..', '..', 'dist');
+const MAIN = join(DIST, 'src', 'main.js');
 
-/** koogate as its own OS process (built by the jest global setup), ready once it logs that it listens. */
-export async function startReplica(env: Record<string, string>): Promise<Replica> {
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+/** A script of test/support/ as built into dist/ (tsconfig.build.json lists the ones a test runs as a process). */
+export const builtSupport = (name: string): string => join(DIST, 'test', 'support', `${name}.js`);
+
+/**
+ * koogate as its own OS process (built by the jest global setup), ready once it logs that it listens.
+ * `entry` is the script the process runs: koogate's own main.js unless a test brings its own wrapper.
+ */
+export async function startReplica(env: Record<string, string>, entry = MAIN): Promise<Replica> {
+  const child: ChildProcess = spawn(process.execPath, [entry], {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', KOOGATE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
   const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
-  const waiters: { match: (line: Record<string, unknown>) => boolean; ok: (line: Record<string, unknown>) => void }[] = [];
+  const waiters: { match: (line: Record<string, unknown>) => boolean; ok: (line: Record<string, unknown>) => void; fail: (e: Error) => void }[] = [];
+  let ended = false;
+  // 'close', not 'exit': the last lines may still be on their way through the pipe when the process exits.
+  child.once('close', (code) => {
+    ended = true;
+    for (const w of waiters.splice(0)) w.fail(new Error(`koogate ended (${code}) without the log line awaited`));
+  });
   const parse = (line: string): Record<string, unknown> | undefined => {
     try {
       return JSON.parse(line) as Record<string, unknown>;
@@ -66,10 +82,11 @@ export async function startReplica(env: Record<string, string>): Promise<Replica
     child,
     exited,
     waitForLog: (match) =>
-      new Promise((ok) => {
+      new Promise((ok, fail) => {
         const seen = logs.map(parse).find((l) => l && match(l));
         if (seen) return ok(seen);
-        waiters.push({ match, ok });
+        if (ended) return fail(new Error('koogate ended without the log line awaited'));
+        waiters.push({ match, ok, fail });
       }),
     stop: () =>
       new Promise<void>((ok) => {
@@ -132,12 +149,15 @@ export interface ReplicaStack {
   stop(): Promise<void>;
 }
 
-/** One koogate process (in-memory store unless REDIS_URL is given) in front of `upstreamUrl`, the demo tenants synced. */
-export async function startReplicaStack(upstreamUrl: string, env: Record<string, string> = {}): Promise<ReplicaStack> {
+/**
+ * One koogate process (in-memory store unless REDIS_URL is given) in front of `upstreamUrl`, the demo tenants
+ * synced; `entry` as for startReplica.
+ */
+export async function startReplicaStack(upstreamUrl: string, env: Record<string, string> = {}, entry?: string): Promise<ReplicaStack> {
   const sandbox = await startSandbox({});
   const secrets = newSecrets();
   const port = await freePort();
-  const replica = await startReplica({ ...stackEnv(sandbox, upstreamUrl, secrets, port, '127.0.0.1'), ...env });
+  const replica = await startReplica({ ...stackEnv(sandbox, upstreamUrl, secrets, port, '127.0.0.1'), ...env }, entry);
   sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `http://127.0.0.1:${port}/_koogate/callback` });
   await syncTenants(sandbox, replica.url, secrets);
   return {

@@ -17,16 +17,20 @@ export interface TestUpstream {
   arrived(prefix: string, n: number): Promise<void>;
   /** Websocket connections currently open at the app. */
   openSockets(): number;
+  /** Answers every request held at `/held` so far (200, `released`); until then they wait, however long. */
+  release(): void;
   close(): Promise<void>;
 }
 
 /**
  * An app for proxy tests: echoes requests, streams large bodies both ways without holding them, serves
- * server-sent events and a websocket echo, and can be slow or drop hop-by-hop tricks on its answers.
+ * server-sent events and a websocket echo, and can be slow (for a time, or until released) or drop hop-by-hop
+ * tricks on its answers.
  */
 export async function startTestUpstream(): Promise<TestUpstream> {
   const seen: SeenRequest[] = [];
   const arrivals = new EventEmitter();
+  const held = new Set<ServerResponse>();
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     arrivals.emit('request');
@@ -75,6 +79,11 @@ export async function startTestUpstream(): Promise<TestUpstream> {
       req.on('close', () => clearTimeout(t));
       return;
     }
+    if (url.pathname === '/held') {
+      held.add(res);
+      res.once('close', () => held.delete(res));
+      return;
+    }
     if (url.pathname === '/hop') {
       res.writeHead(200, { connection: 'x-secret-hop, keep-alive', 'x-secret-hop': 'should not pass', 'x-end-to-end': 'kept', 'set-cookie': ['a=1', 'b=2'] });
       return void res.end('ok');
@@ -102,6 +111,10 @@ export async function startTestUpstream(): Promise<TestUpstream> {
         check();
       }),
     openSockets: () => wss.clients.size,
+    release: () => {
+      for (const res of held) res.end('released');
+      held.clear();
+    },
     close: () =>
       new Promise<void>((ok) => {
         for (const c of wss.clients) c.terminate();
