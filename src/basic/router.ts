@@ -6,8 +6,10 @@ import { describeIssues, withoutNulls } from '../kit/fields';
 import { ANSWER_DEADLINE_MS, WRITE_DEADLINE_MS, type KitCallApplied } from '../kit/router';
 import { realTimer, within, type DeadlineTimer } from '../kit/within';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import { activitySchemas, isActivity, type Activity, type ActivityBody } from './activities';
 import type { BasicHook } from './hook';
+import { parseBoundedJson } from './json';
 import { newInstanceRecord, refresh, release, setStatus, upgrade } from './lifecycle';
 import { BASIC_RESULT, BasicFailure, basicSuccess, type BasicAnswer } from './result';
 import type { BasicQuery, BasicVerifier } from './verify';
@@ -22,6 +24,8 @@ export interface BasicDeps {
   /** The app's synchronous word on newInstance and changeInstanceCheck (KOOGATE_BASIC_HOOK_URL). */
   hook?: BasicHook;
   log: Logger;
+  /** Every answer counts in koogate_kit_calls_total, generation `basic`, interface the activity. */
+  metrics?: Metrics;
   /** As for kit calls: the access changes of an applied call reach live sessions before the answer. */
   onAccessChanged(change: AccessChange): Promise<void>;
   /** As for kit calls: the applied call is queued for the webhook before the answer. */
@@ -54,17 +58,27 @@ export function basicRouter(deps: BasicDeps): Router {
   const instances = deps.directory.instances;
 
   const rawBody = express.raw({ type: () => true, limit: BODY_LIMIT });
-  const handle = async (req: Request, res: Response) => answer(res, await run(req));
+  const handle = async (req: Request, res: Response) => {
+    const outcome = await run(req);
+    counted(res, outcome.activity ?? claimedActivity(req.body), outcome.answer);
+  };
   // Body-parser failures (too large, bad encoding, aborted) are still basic answers, never an error page.
   const bodyError = (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; message?: string };
     const msg = e.type === 'entity.too.large' ? `body is larger than ${BODY_LIMIT}` : 'body could not be read';
     log.warn('basic call refused', { resultCode: BASIC_RESULT.badParameter, reason: e.message ?? String(err) });
     if (res.headersSent) return void res.end();
-    answer(res, { resultCode: BASIC_RESULT.badParameter, resultMsg: msg });
+    counted(res, undefined, { resultCode: BASIC_RESULT.badParameter, resultMsg: msg });
   };
 
-  async function run(req: Request): Promise<BasicAnswer> {
+  /** Answers and counts the call: only the activities' own names become label values, anything else is `unknown`. */
+  function counted(res: Response, activity: Activity | undefined, a: BasicAnswer): void {
+    deps.metrics?.kitCall(activity ?? 'unknown', 'basic', a.resultCode);
+    answer(res, a);
+  }
+
+  /** The answer, and the activity once the verified body named one. */
+  async function run(req: Request): Promise<{ answer: BasicAnswer; activity?: Activity }> {
     const started = now();
     let activity: Activity | undefined;
     try {
@@ -80,14 +94,14 @@ export function basicRouter(deps: BasicDeps): Router {
       if (applied.event && deps.onApplied) {
         await handOn({ iface: activity, generation: 'v2', body: { activity, ...applied.event }, receivedAt: started }, started);
       }
-      return applied.answer;
+      return { answer: applied.answer, activity };
     } catch (e) {
       if (e instanceof BasicFailure) {
         log.warn('basic call refused', { activity, resultCode: e.resultCode, reason: e.resultMsg });
-        return { resultCode: e.resultCode, resultMsg: e.resultMsg };
+        return { answer: { resultCode: e.resultCode, resultMsg: e.resultMsg }, activity };
       }
       log.error('basic call failed', { activity, err: e instanceof Error ? e.message : String(e) });
-      return { resultCode: BASIC_RESULT.internal, resultMsg: 'internal error; nothing was changed, please retry' };
+      return { answer: { resultCode: BASIC_RESULT.internal, resultMsg: 'internal error; nothing was changed, please retry' }, activity };
     }
   }
 
@@ -206,6 +220,19 @@ function answer(res: Response, a: BasicAnswer): void {
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.end(bytes);
+}
+
+/**
+ * The activity a refused call's body names, for its metric only: a call refused before its body was
+ * verified (bad signature, replay, stale timestamp) still counts under the activity it claims, as a kit
+ * call counts under the interface its path names. Only the activities' names pass; anything else is `unknown`.
+ */
+function claimedActivity(body: unknown): Activity | undefined {
+  if (!Buffer.isBuffer(body) || body.length === 0) return undefined;
+  const parsed = parseBoundedJson(body.toString('utf8'));
+  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) return undefined;
+  const named = (parsed.value as Record<string, unknown>)['activity'];
+  return isActivity(named) ? named : undefined;
 }
 
 /** signature, timestamp and nonce, each given at most once; a repeated one is treated as missing. */

@@ -99,7 +99,7 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
   const kit = buildKitRouter(config, store, directory, access, webhook, log, metrics);
   const outbound = buildOutbound(config, store, directory, webhook, log, metrics);
   const usage = outbound.usageIntake();
-  const basic = buildBasicRouter(config, store, directory, access, webhook, outbound, log);
+  const basic = buildBasicRouter(config, store, directory, access, webhook, outbound, log, metrics);
   const health = buildHealth(store, opts.workerId, log, keyAlarm);
   const refusedByLimit = metrics.counter('rate_limited_total', 'Requests refused by a rate limit (429), by limit: login, api, kit.', ['limit']);
   const limits = new RateLimits({ rates: config.rateLimits, redis, prefix: redis ? storePrefix(redis) : '', log, onRefused: (limit) => refusedByLimit.inc({ limit }) });
@@ -404,6 +404,7 @@ function buildBasicRouter(
   webhook: Webhook | undefined,
   outbound: Outbound,
   log: Logger,
+  metrics: Metrics,
 ): ReturnType<typeof basicRouter> {
   return basicRouter({
     verifier: new BasicVerifier({ accessKey: config.basicAccessKey, windowMs: config.kitWindowSeconds * 1000, store }),
@@ -412,6 +413,7 @@ function buildBasicRouter(
     frontEndUrl: config.frontEndUrl,
     hook: config.basicHook ? new BasicHook(config.basicHook, log) : undefined,
     log,
+    metrics,
     onAccessChanged: (change) => access.follow(change),
     // The app hears of the call; a new, renewed or upgraded instance's order is queued for reading.
     onApplied: async (call: KitCallApplied) => {

@@ -4,6 +4,7 @@ import { createLogger } from '../../src/observability/logger';
 import type { Stack } from '../../src/sandbox/stack';
 import { loadPublicKey } from '../../src/crypto/rsa-oaep';
 import { kitTimeStamp, sendKitCall } from '../../src/kit/client';
+import { basicBodies, basicCalls, postBasic } from '../support/basic';
 import { Client } from '../support/browserless-client';
 import { api, login, syncedStack } from '../support/stack';
 
@@ -73,6 +74,45 @@ describe('metrics and the access log', () => {
     const logout = await client.request(`${stack.url}/_koogate/logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(logout.status).toBe(303);
     expect(sample(await scrape(), 'koogate_sessions_ended_total{reason="logout"}') - sample(before, 'koogate_sessions_ended_total{reason="logout"}')).toBe(1);
+  });
+
+  test('basic calls count with generation basic, by activity and the resultCode answered; unknown names stay unknown', async () => {
+    const basic = basicCalls(() => ({ url: `${stack.koogate.url}/_koogate/produce`, accessKey: stack.secrets.basicAccessKey }));
+    const calls = (iface: string, code: string) => `koogate_kit_calls_total{interface="${iface}",generation="basic",result_code="${code}"}`;
+    const before = await scrape();
+
+    const created = await basic.send('newInstance', basicBodies.newInstance(`o-metrics-${Date.now()}`));
+    expect(created.json.resultCode).toBe('000000');
+    const instanceId = String(created.json.instanceId);
+    expect((await basic.send('updateInstanceStatus', basicBodies.status(instanceId, 'FREEZE'))).json.resultCode).toBe('000000');
+    expect((await basic.send('updateInstanceStatus', basicBodies.status(instanceId, 'UNFREEZE'))).json.resultCode).toBe('000000');
+    expect((await basic.send('upgradeInstance', { instanceId, orderId: 'o-up-1', orderLineId: 'l-1', testFlag: '1' })).json.resultCode).toBe('000000');
+    expect((await basic.send('queryInstance', { instanceId: 'no-such-instance', testFlag: '1' })).json.resultCode).toBe('000003');
+    expect((await basic.send('releaseInstance', { instanceId, testFlag: '1' })).json.resultCode).toBe('000000');
+    // Refusals: a bad signature under a real activity's name; an activity of the sender's invention, signed;
+    // a body that is no JSON; a body over the size limit.
+    const forged = await postBasic(basic.raw(JSON.stringify({ activity: 'newInstance', ...basicBodies.newInstance('o-forged') }), { signature: 'ab'.repeat(32) }));
+    expect(forged.json.resultCode).toBe('000001');
+    const invented = await postBasic(basic.raw(JSON.stringify({ activity: '<script>x</script>', instanceId: 'i-1' })));
+    expect(invented.json.resultCode).toBe('000002');
+    expect((await postBasic(basic.raw('not json {'))).json.resultCode).toBe('000002');
+    const huge = await postBasic(basic.raw(JSON.stringify({ activity: 'queryInstance', instanceId: 'x'.repeat(70 * 1024) })));
+    expect(huge.json.resultCode).toBe('000002');
+
+    const after = await scrape();
+    const moved = (series: string) => sample(after, series) - sample(before, series);
+    expect(moved(calls('newInstance', '000000'))).toBe(1);
+    expect(moved(calls('updateInstanceStatus', '000000'))).toBe(2);
+    expect(moved(calls('upgradeInstance', '000000'))).toBe(1);
+    expect(moved(calls('queryInstance', '000003'))).toBe(1);
+    expect(moved(calls('releaseInstance', '000000'))).toBe(1);
+    expect(moved(calls('newInstance', '000001'))).toBe(1);
+    expect(moved(calls('unknown', '000002'))).toBe(3);
+    expect(after).not.toContain('<script');
+    // Every basic series is one of the activities' names or unknown, whatever was sent.
+    const ifaces = [...after.matchAll(/^koogate_kit_calls_total\{interface="([^"]*)",generation="basic"/gm)].map((m) => m[1]!);
+    const known = ['newInstance', 'queryInstance', 'refreshInstance', 'updateInstanceStatus', 'releaseInstance', 'upgradeInstance', 'changeInstanceCheck', 'unknown'];
+    for (const i of ifaces) expect(known).toContain(i);
   });
 
   test('every koogate_ series is named in the README', async () => {
