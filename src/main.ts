@@ -3,6 +3,7 @@ import { Primary } from './cluster/primary';
 import { ConfigError, isUnconfigured, loadConfig } from './config/config';
 import { installLastResort } from './observability/last-resort';
 import { createLogger } from './observability/logger';
+import { startMetricsListener } from './observability/metrics-server';
 import { describe, startKoogate } from './compose/server';
 
 /**
@@ -43,6 +44,8 @@ async function main(): Promise<void> {
     if (config.workers > 1 && cluster.isPrimary) {
       // KOOGATE_WORKERS: this process only supervises; each worker runs this file again and lands below.
       const primary = new Primary({ workers: config.workers, log: root, describe: describe(config), stopDeadlineMs: config.shutdownGraceSeconds * 1000 + STOP_MARGIN_MS + 2000 });
+      // The one metrics listener, opened before any worker starts (a taken port stops nothing half-started).
+      if (config.metrics) await startMetricsListener(primary, config.metrics.port, config.metrics.host, root);
       primary.start();
       installLastResort(process, root, (reason) => primary.stop(reason, true));
       process.exit(await primary.done);

@@ -38,10 +38,25 @@ export interface ReadinessAnswer {
   reason?: string;
 }
 
-export type ToPrimary = StatusRequest | ReadinessAnswer;
-export type ToWorker = StatusAnswer | ReadinessProbe;
+/** The primary asks one worker for its metrics, for a scrape of the one metrics listener. */
+export interface MetricsRequest {
+  koogate: 'metrics';
+  id: number;
+}
 
-const KINDS = new Set(['status', 'status-answer', 'probe', 'probe-answer']);
+export interface MetricsAnswer {
+  koogate: 'metrics-answer';
+  id: number;
+  /** The worker's series as prom-client's `getMetricsAsJSON()` gives them. */
+  metrics?: unknown[];
+  /** Why the worker could not collect them. */
+  error?: string;
+}
+
+export type ToPrimary = StatusRequest | ReadinessAnswer | MetricsAnswer;
+export type ToWorker = StatusAnswer | ReadinessProbe | MetricsRequest;
+
+const KINDS = new Set(['status', 'status-answer', 'probe', 'probe-answer', 'metrics', 'metrics-answer']);
 
 export function isClusterMessage(m: unknown): m is ToPrimary | ToWorker {
   return typeof m === 'object' && m !== null && KINDS.has((m as { koogate?: unknown }).koogate as string) && typeof (m as { id?: unknown }).id === 'number';

@@ -1,7 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import type { LogFields, Logger } from '../observability/logger';
-import { isClusterMessage, type ReadinessAnswer, type StatusRequest, type ToWorker, type WorkerCounts } from './messages';
+import { aggregateScrapes, METRICS_CONTENT_TYPE } from '../observability/metrics';
+import type { MetricsSource } from '../observability/metrics-server';
+import { isClusterMessage, type MetricsAnswer, type ReadinessAnswer, type StatusRequest, type ToWorker, type WorkerCounts } from './messages';
 
 export interface PrimaryOptions {
   workers: number;
@@ -12,6 +14,8 @@ export interface PrimaryOptions {
   stopDeadlineMs: number;
   /** How long a worker may take to answer a readiness probe. */
   probeTimeoutMs?: number;
+  /** How long a worker may take to hand over its metrics for a scrape. */
+  metricsTimeoutMs?: number;
 }
 
 /** Restarts of crashing workers wait this long, doubling with each death in the last minute, up to 30 s. */
@@ -23,9 +27,10 @@ const DEATH_WINDOW_MS = 60_000;
  * The primary of KOOGATE_WORKERS > 1. It serves nothing itself: it forks the workers (each a whole koogate
  * on the shared port, node:cluster handing out connections), forks a new one when one dies, answers the
  * workers' questions about the whole process, and on SIGTERM or SIGINT relays SIGTERM to every worker,
- * which drains as a single process does, then exits once they all have.
+ * which drains as a single process does, then exits once they all have. It is the metrics source of the
+ * one metrics listener: a scrape asks every listening worker for its series and answers their sum.
  */
-export class Primary {
+export class Primary implements MetricsSource {
   private readonly listening = new Set<number>();
   private readonly deaths: number[] = [];
   private everListened = false;
@@ -34,15 +39,20 @@ export class Primary {
   private nextProbe = 1;
   private readonly probes = new Map<number, (a: ReadinessAnswer | undefined) => void>();
   private readonly probeTimeoutMs: number;
+  private readonly scrapes = new Map<number, (a: MetricsAnswer | undefined) => void>();
+  private readonly metricsTimeoutMs: number;
   private exited!: (code: number) => void;
   /** Resolves with the exit code once every worker is gone after a stop (or a failed start). */
   readonly done = new Promise<number>((ok) => (this.exited = ok));
 
   constructor(private readonly o: PrimaryOptions) {
     this.probeTimeoutMs = o.probeTimeoutMs ?? 2000;
+    this.metricsTimeoutMs = o.metricsTimeoutMs ?? 3000;
   }
 
   start(): void {
+    // Structured clone on the IPC channel: a gauge's NaN (a queue the store could not size) stays NaN.
+    cluster.setupPrimary({ serialization: 'advanced' });
     cluster.on('listening', this.onListening);
     cluster.on('exit', this.onExit);
     cluster.on('message', this.onMessage);
@@ -111,6 +121,7 @@ export class Primary {
   private readonly onMessage = (w: Worker, m: unknown): void => {
     if (!isClusterMessage(m)) return;
     if (m.koogate === 'probe-answer') return this.probes.get(m.id)?.(m);
+    if (m.koogate === 'metrics-answer') return this.scrapes.get(m.id)?.(m);
     if (m.koogate === 'status') void this.status(m).then((answer) => send(w, answer));
   };
 
@@ -140,6 +151,46 @@ export class Primary {
       };
       this.probes.set(id, done);
       if (!send(w, { koogate: 'probe', id })) done(undefined);
+    });
+  }
+
+  readonly contentType = METRICS_CONTENT_TYPE;
+
+  /**
+   * Every listening worker's series, summed as one process (counters and histograms added, shared gauges
+   * their largest value), plus koogate_workers_scraped. A worker that does not answer in time is left
+   * out of this scrape and logged, rather than failing it: its counters come back with it.
+   */
+  async scrape(): Promise<string> {
+    const running = this.workers().filter((w) => this.listening.has(w.id));
+    const answers = await Promise.all(running.map((w) => this.metricsOf(w)));
+    const snapshots: unknown[][] = [];
+    answers.forEach((a, i) => {
+      if (a?.metrics) return void snapshots.push(a.metrics);
+      const w = running[i]!;
+      this.o.log.warn('worker left out of a metrics scrape', { worker: w.id, pid: w.process.pid, reason: a?.error ?? 'not answering' });
+    });
+    const scraped = {
+      name: 'koogate_workers_scraped',
+      help: 'Workers whose series this scrape sums (with KOOGATE_WORKERS > 1): fewer than KOOGATE_WORKERS while one is being replaced or did not answer.',
+      type: 'gauge',
+      aggregator: 'sum',
+      values: [{ value: snapshots.length, labels: {} }],
+    };
+    return aggregateScrapes([...snapshots, [scraped]]);
+  }
+
+  private metricsOf(w: Worker): Promise<MetricsAnswer | undefined> {
+    const id = this.nextProbe++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(undefined), this.metricsTimeoutMs);
+      const done = (a: MetricsAnswer | undefined) => {
+        clearTimeout(timer);
+        this.scrapes.delete(id);
+        resolve(a);
+      };
+      this.scrapes.set(id, done);
+      if (!send(w, { koogate: 'metrics', id })) done(undefined);
     });
   }
 }

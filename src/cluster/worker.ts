@@ -18,12 +18,15 @@ export interface WorkerLinkOptions {
   channel: PrimaryChannel;
   /** How long to wait for the primary's answer; it waits less long for the workers' own. */
   timeoutMs?: number;
+  /** This worker's series (prom-client JSON), which the primary sums into its one metrics listener. */
+  metrics?: () => Promise<unknown[]>;
 }
 
 /**
  * A worker's side of the cluster. It answers the primary's readiness probes from its own health, and makes
  * healthz and readyz speak for the whole process, whichever worker a probe reaches: healthz is up while
- * the primary answers, readyz is ready while every running worker can reach the store.
+ * the primary answers, readyz is ready while every running worker can reach the store. It also hands the
+ * primary its metrics for a scrape: workers open no metrics port of their own.
  */
 export class WorkerLink {
   private nextId = 1;
@@ -83,14 +86,26 @@ export class WorkerLink {
   private readonly onMessage = (m: unknown): void => {
     if (!isClusterMessage(m)) return;
     if (m.koogate === 'status-answer') return this.pending.get(m.id)?.(m);
+    if (m.koogate === 'metrics') return void this.answerMetrics(m.id);
     if (m.koogate !== 'probe') return;
-    void this.o.local.ready().then((h) => {
-      if (!this.o.channel.connected) return;
-      try {
-        this.o.channel.send({ koogate: 'probe-answer', id: m.id, ready: h.ok, reason: typeof h.body.reason === 'string' ? h.body.reason : undefined });
-      } catch {
-        /* the primary is gone; nobody waits for this answer */
-      }
-    });
+    void this.o.local.ready().then((h) => this.reply({ koogate: 'probe-answer', id: m.id, ready: h.ok, reason: typeof h.body.reason === 'string' ? h.body.reason : undefined }));
   };
+
+  private async answerMetrics(id: number): Promise<void> {
+    if (!this.o.metrics) return this.reply({ koogate: 'metrics-answer', id, error: 'this worker keeps no metrics' });
+    try {
+      this.reply({ koogate: 'metrics-answer', id, metrics: await this.o.metrics() });
+    } catch (e) {
+      this.reply({ koogate: 'metrics-answer', id, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  private reply(m: ToPrimary): void {
+    if (!this.o.channel.connected) return;
+    try {
+      this.o.channel.send(m);
+    } catch {
+      /* the primary is gone; nobody waits for this answer */
+    }
+  }
 }

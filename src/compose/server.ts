@@ -100,7 +100,7 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
   const outbound = buildOutbound(config, store, directory, webhook, log, metrics);
   const usage = outbound.usageIntake();
   const basic = buildBasicRouter(config, store, directory, access, webhook, outbound, log, metrics);
-  const health = buildHealth(store, opts.workerId, log, keyAlarm);
+  const health = buildHealth(store, opts.workerId, log, keyAlarm, metrics);
   const refusedByLimit = metrics.counter('rate_limited_total', 'Requests refused by a rate limit (429), by limit: login, api, kit.', ['limit']);
   const limits = new RateLimits({ rates: config.rateLimits, redis, prefix: redis ? storePrefix(redis) : '', log, onRefused: (limit) => refusedByLimit.inc({ limit }) });
   const drain = new Drain();
@@ -142,7 +142,9 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
   logProductionAddress(config, log);
   const { server, url } = await listen(config, gateway, drain, log, !health.worker);
   webhook?.start();
-  const metricsListener: MetricsListener | undefined = config.metrics ? await startMetricsListener(metrics, config.metrics.port, config.metrics.host, log) : undefined;
+  // A worker opens no metrics port: its primary serves every worker's series, summed, on the one listener.
+  const metricsListener: MetricsListener | undefined =
+    config.metrics && opts.workerId === undefined ? await startMetricsListener(metrics, config.metrics.port, config.metrics.host, log) : undefined;
   outbound.start();
   return {
     url,
@@ -182,13 +184,13 @@ export async function startKoogate(config: Config, log: Logger, opts: StartOptio
  */
 function buildOutbound(config: Config, store: KeyValueStore, directory: Directory, webhook: Webhook | undefined, log: Logger, metrics: Metrics): Outbound {
   const records = metrics.counter('usage_records_total', 'Usage records reaching a state: queued (taken from the app), accepted, rejected or duplicate (at intake or at the marketplace).', ['state']);
-  const atRisk = metrics.gauge('usage_records_at_risk', 'Usage records still waiting at half their deadline (at_risk) or past it (late), by period, as this replica\'s last check found them.', ['period', 'level']);
+  const atRisk = metrics.gauge('usage_records_at_risk', 'Usage records still waiting at half their deadline (at_risk) or past it (late), by period, as this replica\'s last check found them.', ['period', 'level'], undefined, 'shared');
   const orders = metrics.counter('order_queries_total', 'Order queries by outcome: fetched, retried (no order yet, or no answer), failed (given up after a day).', ['outcome']);
   const size = (...queues: string[]) => async (g: { set(v: number): void }) => {
     const sizes = await Promise.all(queues.map((q) => store.queueSize(q))).catch(() => [Number.NaN]);
     g.set(sizes.reduce((a, b) => a + b, 0));
   };
-  if (config.basicAccessKey) metrics.gauge('usage_queue_depth', 'Usage records waiting to be pushed or pushed again (the shared queues).', [], size(USAGE_QUEUE, USAGE_SOLO_QUEUE));
+  if (config.basicAccessKey) metrics.gauge('usage_queue_depth', 'Usage records waiting to be pushed or pushed again (the shared queues).', [], size(USAGE_QUEUE, USAGE_SOLO_QUEUE), 'shared');
   return new Outbound({
     settings: config.outbound,
     basicKey: config.basicAccessKey,
@@ -370,8 +372,8 @@ function buildWebhook(config: Config, store: KeyValueStore, log: Logger, metrics
   if (!config.webhook) return undefined;
   // From the shared store: every replica reports the one queue.
   const size = (queue: string) => async (g: { set(v: number): void }) => g.set(await store.queueSize(queue).catch(() => Number.NaN));
-  metrics.gauge('webhook_queue_depth', 'Webhook events waiting for delivery or a retry (the shared queue).', [], size(WEBHOOK_QUEUE));
-  metrics.gauge('webhook_dead_letters', 'Webhook events given up on and kept in the dead letters (the newest 1000).', [], size(WEBHOOK_DEAD_LETTERS));
+  metrics.gauge('webhook_queue_depth', 'Webhook events waiting for delivery or a retry (the shared queue).', [], size(WEBHOOK_QUEUE), 'shared');
+  metrics.gauge('webhook_dead_letters', 'Webhook events given up on and kept in the dead letters (the newest 1000).', [], size(WEBHOOK_DEAD_LETTERS), 'shared');
   return new Webhook({ settings: config.webhook, store, log, metrics });
 }
 
@@ -431,11 +433,11 @@ function logProductionAddress(config: Config, log: Logger): void {
   }
 }
 
-/** healthz/readyz: this process's own, or (in a worker) the whole cluster's, asked of the primary. */
-function buildHealth(store: KeyValueStore, workerId: number | undefined, log: Logger, keyAlarm: SealedKeyAlarm): { answer: Health; worker?: WorkerLink } {
+/** healthz/readyz: this process's own, or (in a worker) the whole cluster's, asked of the primary; a worker's metrics go to the primary. */
+function buildHealth(store: KeyValueStore, workerId: number | undefined, log: Logger, keyAlarm: SealedKeyAlarm, metrics: Metrics): { answer: Health; worker?: WorkerLink } {
   const own = keyAlarm.guard(storeHealth(store, log));
   if (workerId === undefined) return { answer: own };
-  const worker = new WorkerLink({ workerId, local: own, storeKind: store.kind, channel: process as unknown as PrimaryChannel });
+  const worker = new WorkerLink({ workerId, local: own, storeKind: store.kind, channel: process as unknown as PrimaryChannel, metrics: () => metrics.snapshot() });
   worker.start();
   return { answer: worker.health, worker };
 }

@@ -1,7 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger';
-import type { Metrics } from './metrics';
+
+/** What a scrape answers: one process's Metrics, or the primary's sum of its workers'. */
+export interface MetricsSource {
+  scrape(): Promise<string>;
+  readonly contentType: string;
+}
 
 export interface MetricsListener {
   port: number;
@@ -11,9 +16,10 @@ export interface MetricsListener {
 /**
  * The metrics listener: `GET /metrics` in Prometheus text format on its own port and interface
  * (KOOGATE_METRICS_PORT, KOOGATE_METRICS_HOST), never on the public port, so the series and process
- * details never reach browsers or the internet through the load balancer.
+ * details never reach browsers or the internet through the load balancer. With several workers only the
+ * primary opens it.
  */
-export async function startMetricsListener(metrics: Metrics, port: number, host: string, log: Logger): Promise<MetricsListener> {
+export async function startMetricsListener(metrics: MetricsSource, port: number, host: string, log: Logger): Promise<MetricsListener> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if ((req.method !== 'GET' && req.method !== 'HEAD') || path !== '/metrics') {

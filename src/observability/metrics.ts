@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Prometheus metrics: process metrics plus koogate's own `koogate_` series, in one registry that the
@@ -6,7 +6,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  * below; a module that needs a series of its own declares it with `counter`, `gauge` or `histogram`,
  * which add the prefix. Every series name is documented in the README (a test scrapes and checks).
  *
- * Counting is always on (an increment is a map lookup); only the listener is optional.
+ * Counting is always on (an increment is a map lookup); only the listener is optional. With several
+ * workers each keeps its own registry and the primary serves their sum (`aggregateScrapes`).
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -40,13 +41,24 @@ export class Metrics {
     return new Counter({ name: `koogate_${name}`, help, labelNames, registers: [this.registry] });
   }
 
-  /** A gauge `koogate_<name>`; `collect` (may be async) sets its value at each scrape. */
-  gauge<L extends string = never>(name: string, help: string, labelNames: readonly L[] = [], collect?: (g: Gauge<L>) => void | Promise<void>): Gauge<L> {
+  /**
+   * A gauge `koogate_<name>`; `collect` (may be async) sets its value at each scrape. Across workers a
+   * gauge of this process's own (open websockets) is summed; one that every worker reads from the shared
+   * store (a queue's depth) is `shared`, and the workers' largest value is served instead.
+   */
+  gauge<L extends string = never>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+    collect?: (g: Gauge<L>) => void | Promise<void>,
+    across: 'own' | 'shared' = 'own',
+  ): Gauge<L> {
     return new Gauge({
       name: `koogate_${name}`,
       help,
       labelNames,
       registers: [this.registry],
+      aggregator: across === 'shared' ? 'max' : 'sum',
       ...(collect ? { collect() { return collect(this); } } : {}),
     });
   }
@@ -89,6 +101,11 @@ export class Metrics {
     this.storeErrors.inc();
   }
 
+  /** Every series as plain data, for the primary of several workers to sum (`aggregateScrapes`). */
+  snapshot(): Promise<unknown[]> {
+    return this.registry.getMetricsAsJSON();
+  }
+
   /** The Prometheus text exposition of every series. */
   scrape(): Promise<string> {
     return this.registry.metrics();
@@ -98,3 +115,14 @@ export class Metrics {
     return this.registry.contentType;
   }
 }
+
+/**
+ * The Prometheus text of several workers' snapshots as one process: each series aggregated as its metric
+ * says (prom-client's `aggregator`): counters and histograms summed, shared gauges their largest value,
+ * process start time left out, event-loop lag averaged.
+ */
+export function aggregateScrapes(snapshots: unknown[][]): Promise<string> {
+  return AggregatorRegistry.aggregate(snapshots as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
+}
+
+export const METRICS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE;

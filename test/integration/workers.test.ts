@@ -33,6 +33,14 @@ function fresh(url: string, headers: Record<string, string> = {}): Promise<Answe
 }
 
 type Line = Record<string, unknown>;
+
+/** The value of one series (name and exact label set) in a Prometheus text scrape; 0 when absent. */
+function sample(text: string, series: string): number {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return 0;
+}
 const msg = (m: string, extra: (l: Line) => boolean = () => true) => (l: Line) => l.msg === m && extra(l);
 
 describe('KOOGATE_WORKERS=2: two worker processes on one port, on a real Redis', () => {
@@ -43,6 +51,7 @@ describe('KOOGATE_WORKERS=2: two worker processes on one port, on a real Redis',
   let env: Record<string, string>;
   let koogate: Replica;
   let cookie: string;
+  let metricsUrl: string;
 
   beforeAll(async () => {
     redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always']); // the outage below loses nothing
@@ -50,7 +59,9 @@ describe('KOOGATE_WORKERS=2: two worker processes on one port, on a real Redis',
     app = await startTestUpstream();
     secrets = newSecrets();
     const port = await freePort();
-    env = { ...stackEnv(sandbox, app.url, secrets, port, '127.0.0.1'), REDIS_URL: redis.url, KOOGATE_WORKERS: '2' };
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    env = { ...stackEnv(sandbox, app.url, secrets, port, '127.0.0.1'), REDIS_URL: redis.url, KOOGATE_WORKERS: '2', KOOGATE_METRICS_PORT: String(metricsPort) };
     koogate = await startReplica(env);
     sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `${koogate.url}/_koogate/callback` });
     await syncTenants(sandbox, koogate.url, secrets);
@@ -94,6 +105,43 @@ describe('KOOGATE_WORKERS=2: two worker processes on one port, on a real Redis',
     }
     expect(app.seen).toHaveLength(10);
     for (const s of app.seen) expect(s.headers['x-forwarded-user']).toBe('zhangwei');
+  });
+
+  test('the primary alone opens the metrics port, and one scrape sums the series of both workers', async () => {
+    const opened = koogate.logs.filter((l) => l.includes('"metrics listening"')).map((l) => JSON.parse(l) as Line);
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).not.toHaveProperty('worker');
+    expect(koogate.logs.filter((l) => l.includes('"worker listening"'))).toHaveLength(2);
+    const scrape = async () => {
+      const r = await fresh(metricsUrl);
+      expect(r.status).toBe(200);
+      return r.body;
+    };
+    const before = await scrape();
+    expect(sample(before, 'koogate_workers_scraped')).toBe(2);
+    // The login of beforeAll happened on one worker, whichever scrape connection reaches the primary.
+    expect(sample(before, 'koogate_logins_total{outcome="success"}')).toBe(1);
+    expect(sample(await scrape(), 'koogate_logins_total{outcome="success"}')).toBe(1);
+
+    // Proxied requests on fresh connections until each worker has served some (its access-log line says which).
+    const served = new Map<number, number>();
+    let made = 0;
+    while (made < 40 && (served.size < 2 || made < 6)) {
+      const path = `/api/counted/${made}`;
+      expect((await fresh(`${koogate.url}${path}`, { cookie, accept: 'application/json' })).status).toBe(200);
+      made++;
+      const line = await koogate.waitForLog(msg('request', (l) => l.path === path));
+      served.set(line.worker as number, (served.get(line.worker as number) ?? 0) + 1);
+    }
+    expect(served.size).toBe(2);
+    const after = await scrape();
+    const proxied = 'koogate_proxy_request_duration_seconds_count{status_class="2xx"}';
+    expect(sample(after, proxied) - sample(before, proxied)).toBe(made);
+    expect(sample(after, 'koogate_workers_scraped')).toBe(2);
+    // One series per label set, whatever the number of workers; the start time of one process is no sum.
+    expect(after.match(/^koogate_proxy_request_duration_seconds_count\{status_class="2xx"\} /gm)).toHaveLength(1);
+    expect(after).not.toMatch(/^process_start_time_seconds /m);
+    expect(after).toMatch(/^koogate_websockets_open 0$/m);
   });
 
   test('readyz answers for every worker: ready while each reaches Redis, 503 from any worker while Redis is down', async () => {
@@ -146,7 +194,8 @@ describe('KOOGATE_WORKERS=2: two worker processes on one port, on a real Redis',
     const taken: Server = createServer();
     const port = await new Promise<number>((ok) => taken.listen(0, '127.0.0.1', () => ok((taken.address() as { port: number }).port)));
     try {
-      const r = spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env, PORT: String(port) }, encoding: 'utf8', timeout: 30_000 });
+      const { KOOGATE_METRICS_PORT: _taken, ...others } = env; // the running koogate holds that one
+      const r = spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...others, PORT: String(port) }, encoding: 'utf8', timeout: 30_000 });
       expect(r.status).toBe(1);
       expect(r.stdout).toContain('worker failed to start; stopping');
       expect(r.stdout).not.toContain('worker died; starting another');

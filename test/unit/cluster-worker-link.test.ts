@@ -74,4 +74,19 @@ describe('a worker answering healthz and readyz for the whole process', () => {
     await new Promise<void>((ok) => setImmediate(ok));
     expect(ch.sent.filter((m) => m.koogate === 'probe-answer')).toEqual([]);
   });
+
+  test('hands the primary its metrics when asked, or says why it cannot', async () => {
+    const ch = new FakeChannel();
+    const series = [{ name: 'koogate_x_total', help: 'x', type: 'counter', aggregator: 'sum', values: [{ value: 3, labels: {} }] }];
+    new WorkerLink({ workerId: 1, local: healthy, storeKind: 'redis', channel: ch, metrics: async () => series }).start();
+    ch.emit('message', { koogate: 'metrics', id: 4 });
+    await new Promise<void>((ok) => setImmediate(ok));
+    expect(ch.sent).toEqual([{ koogate: 'metrics-answer', id: 4, metrics: series }]);
+
+    const failing = new FakeChannel();
+    new WorkerLink({ workerId: 2, local: healthy, storeKind: 'redis', channel: failing, metrics: async () => Promise.reject(new Error('collect failed')) }).start();
+    failing.emit('message', { koogate: 'metrics', id: 5 });
+    await new Promise<void>((ok) => setImmediate(ok));
+    expect(failing.sent).toEqual([{ koogate: 'metrics-answer', id: 5, error: 'collect failed' }]);
+  });
 });
