@@ -12,6 +12,7 @@ import { KoogateError } from '../core/errors';
 import { isPageNavigation, loginPath, sendError, socketAnswer, toKoogateError } from '../pages/respond';
 import type { Views } from '../pages/views';
 import { parseTarget, type RequestTarget } from './request-target';
+import { corsAllowed, returnAfterLogin, routeAnonymous, routeRequest, routeUpgrade } from './routing';
 import { requestContext, type RequestTracker } from '../observability/requests';
 
 export interface GatewayDeps {
@@ -44,11 +45,6 @@ export interface GatewayDeps {
 export class Gateway {
   constructor(private readonly d: GatewayDeps) {}
 
-  private isOwn(path: string): boolean {
-    const p = this.d.producePath;
-    return path.startsWith('/_koogate/') || path === '/_koogate' || path.startsWith('/produceAPI/') || path === p || path === `${p}/` || path.startsWith(`${p}/produceAPI/`);
-  }
-
   private upstreamHeaders(req: IncomingMessage, user: MarketplaceUser | undefined, requestId: string): Record<string, string | string[]> {
     const h = endToEndRequestHeaders(req.headers, isIdentityHeader);
     stripCookies(h, this.d.ownCookies);
@@ -64,15 +60,13 @@ export class Gateway {
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     const target = parseTarget(req.url ?? '/');
-    const own = !target || this.isOwn(target.path);
-    const ctx = this.d.requests.begin(req, res, own ? 'own' : 'proxy');
+    // Which way it goes: http/routing.ts.
+    const route = routeRequest(target, req.method, req.headers, this.d);
+    const ctx = this.d.requests.begin(req, res, route === 'session' || route === 'preflight' ? 'proxy' : 'own');
     if (!target) return this.badTarget(req, res);
-    if (own) return this.d.own(req, res);
+    if (route === 'own') return this.d.own(req, res);
     req.url = target.url;
-    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
-      const cors = this.cors(req);
-      if (cors) return preflight(req, res, cors);
-    }
+    if (route === 'preflight') return preflight(req, res, this.cors(req)!);
     const cached = this.d.auth.cachedUser(req.headers.cookie);
     if (cached) {
       ctx.tenantId = cached.tenantId;
@@ -92,10 +86,9 @@ export class Gateway {
           return this.forward(req, res, outcome.user, ctx.id, outcome.setCookie);
         }
         if (outcome.clearCookie) res.setHeader('Set-Cookie', outcome.clearCookie);
-        if (this.d.isPublic(target)) return this.forward(req, res, undefined, ctx.id);
-        // A form post after the session ended gets the page (sign in again, then back to this address):
-        // a redirect would lose the method silently.
-        if (isPageNavigation(req) && (req.method === 'GET' || req.method === 'HEAD')) {
+        const anonymous = routeAnonymous(this.d.isPublic(target), req.method, isPageNavigation(req));
+        if (anonymous === 'public') return this.forward(req, res, undefined, ctx.id);
+        if (anonymous === 'login') {
           res.statusCode = 302;
           res.setHeader('Location', loginPath(target.url));
           res.setHeader('Cache-Control', 'no-store');
@@ -103,9 +96,7 @@ export class Gateway {
           return void res.end();
         }
         const reason = outcome.kind === 'ended' ? outcome.reason : 'no session';
-        // After signing in again, a form's post comes back to the page that held the form.
-        const back = req.method === 'GET' || req.method === 'HEAD' ? target.url : (sameOriginReferer(req) ?? target.url);
-        this.fail(req, res, new KoogateError('KOOGATE_SESSION_EXPIRED', 'Authentication required.', { reason }), back, this.cors(req));
+        this.fail(req, res, new KoogateError('KOOGATE_SESSION_EXPIRED', 'Authentication required.', { reason }), returnAfterLogin(req.method, target.url, req.headers), this.cors(req));
       })
       // Whatever fails on the way (the store, the marketplace, a header the forwarder refuses) is this request's error only.
       .catch((e: unknown) => this.fail(req, res, toKoogateError(e), target.url, this.cors(req)));
@@ -136,7 +127,7 @@ export class Gateway {
   /** CORS headers for an allowed Origin, so a front end on another origin can read the 401 and its login_url. */
   private cors(req: IncomingMessage): Record<string, string> | undefined {
     const origin = req.headers.origin;
-    if (!origin || !this.d.corsOrigins.includes(origin)) return undefined;
+    if (!corsAllowed(origin, this.d.corsOrigins)) return undefined;
     return { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true', Vary: 'Origin' };
   }
 
@@ -144,11 +135,11 @@ export class Gateway {
   upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const target = parseTarget(req.url ?? '/');
-    if (!target) return answerOnSocket(socket, new KoogateError('KOOGATE_BAD_REQUEST', 'Bad request target.'));
-    if (this.isOwn(target.path)) return answerOnSocket(socket, new KoogateError('KOOGATE_NOT_FOUND', 'Not found.'));
-    // Cross-site websocket hijacking: a browser always names the page's origin; no Origin is no browser.
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.d.wsOrigins.has(origin)) {
+    const route = routeUpgrade(target, origin, this.d.producePath, this.d.wsOrigins);
+    if (!target) return answerOnSocket(socket, new KoogateError('KOOGATE_BAD_REQUEST', 'Bad request target.'));
+    if (route === 'own') return answerOnSocket(socket, new KoogateError('KOOGATE_NOT_FOUND', 'Not found.'));
+    if (route === 'foreign-origin') {
       this.d.log.info('upgrade refused', { errorCode: 'KOOGATE_FORBIDDEN', reason: origin === 'null' ? 'Origin is null' : 'Origin not allowed', path: target.path });
       return answerOnSocket(socket, new KoogateError('KOOGATE_FORBIDDEN', 'Websocket from another origin refused.'));
     }
@@ -177,18 +168,6 @@ export class Gateway {
 function answerOnSocket(socket: Duplex, err: KoogateError, returnTo?: string): void {
   if (!socket.writable) return void socket.destroy();
   socket.end(socketAnswer(err, returnTo));
-}
-
-/** The path of a Referer on this request's own host (a form's page), or undefined. */
-function sameOriginReferer(req: IncomingMessage): string | undefined {
-  const referer = req.headers.referer;
-  if (!referer || !req.headers.host) return undefined;
-  try {
-    const u = new URL(referer);
-    return u.host === req.headers.host ? u.pathname + u.search : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
