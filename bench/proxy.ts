@@ -41,19 +41,26 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({});
   const secrets = newSecrets();
   const main = join(__dirname, '..', 'src', 'main.js');
-  const koogateEnv = async (workers: number) => {
+  // As an operator runs it: metrics on (their own listener) and the access log on, one line per request.
+  const koogateEnv = async (workers: number, extra: Record<string, string> = {}) => {
     const port = await freePort();
     return {
       ...stackEnv(sandbox, upstream.url, secrets, port, '127.0.0.1'),
       REDIS_URL: redis.url,
       KOOGATE_WORKERS: String(workers),
-      KOOGATE_LOG_LEVEL: 'info', // the readiness line is an info line; the request path logs nothing when all is well
+      KOOGATE_LOG_LEVEL: 'info', // the readiness line is an info line
+      KOOGATE_METRICS_PORT: String(await freePort()),
+      KOOGATE_ACCESS_LOG: 'true',
       NODE_ENV: 'production',
+      ...extra,
     };
   };
+  const wanted = (name: string) => !only || only.includes(name);
   const koogate = await startProc(main, [], await koogateEnv(1));
+  // The access log's cost: the same koogate without it.
+  const quiet = wanted('koogate no access log') ? await startProc(main, [], await koogateEnv(1, { KOOGATE_ACCESS_LOG: 'false' })) : undefined;
   // The same sessions (one Redis, one secret), served by two worker processes.
-  const koogate2 = await startProc(main, [], await koogateEnv(2));
+  const koogate2 = wanted('koogate 2 workers') ? await startProc(main, [], await koogateEnv(2)) : undefined;
   const spy = new Redis(redis.url);
   try {
     sandbox.registerApp({ appId: DEMO_APP_ID, callbackUrl: `${koogate.url}/_koogate/callback` });
@@ -65,9 +72,10 @@ async function main(): Promise<void> {
       ...(nginx ? [{ name: 'nginx', url: `${nginx.url}/api/items`, headers: {}, pid: nginx.pid }] : []),
       { name: 'bare proxy', url: `${bare.url}/api/items`, headers: {}, pid: bare.pid },
       { name: 'koogate', url: `${koogate.url}/api/items`, headers: session, pid: koogate.pid },
-      { name: 'koogate 2 workers', url: `${koogate2.url}/api/items`, headers: session, pid: koogate2.pid },
+      ...(quiet ? [{ name: 'koogate no access log', url: `${quiet.url}/api/items`, headers: session, pid: quiet.pid }] : []),
+      ...(koogate2 ? [{ name: 'koogate 2 workers', url: `${koogate2.url}/api/items`, headers: session, pid: koogate2.pid }] : []),
     ];
-    const targets = all.filter((t) => !only || only.includes(t.name));
+    const targets = all.filter((t) => wanted(t.name));
     for (const kg of targets.filter((t) => t.name.startsWith('koogate'))) {
       const check = await fetch(kg.url, { headers: kg.headers });
       if (check.status !== 200) throw new Error(`${kg.name} answered ${check.status}: the session is not logged in`);
@@ -111,6 +119,7 @@ async function main(): Promise<void> {
       ratio('koogate / bare proxy: ', 'koogate', 'bare proxy'),
       ratio('koogate / direct:     ', 'koogate', 'direct'),
       ratio('2 workers / 1 worker: ', 'koogate 2 workers', 'koogate'),
+      ratio('access log on / off:  ', 'koogate', 'koogate no access log'),
       `Redis commands per proxied request (logged-in session): ${(commands / Math.max(1, koogateRequests)).toFixed(3)}`,
       `errors: ${Object.entries(results).map(([k, v]) => `${k} ${v.reduce((a, x) => a + x.errors + x.non2xx, 0)}`).join(', ')}`,
     ];
@@ -119,7 +128,8 @@ async function main(): Promise<void> {
   } finally {
     spy.disconnect();
     await koogate.stop();
-    await koogate2.stop();
+    await quiet?.stop();
+    await koogate2?.stop();
     await bare.stop();
     await nginx?.stop();
     await upstream.stop();

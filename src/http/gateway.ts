@@ -13,7 +13,7 @@ import { isPageNavigation, loginPath, sendError, socketAnswer, toKoogateError } 
 import type { Views } from '../pages/views';
 import { parseTarget, type RequestTarget } from './request-target';
 import { corsAllowed, returnAfterLogin, routeAnonymous, routeRequest, routeUpgrade } from './routing';
-import { requestContext, type RequestTracker } from '../observability/requests';
+import { requestContext, requestFields, type RequestTracker } from '../observability/requests';
 
 export interface GatewayDeps {
   /** koogate's own routes (/_koogate/*, /produceAPI/*): express. */
@@ -66,7 +66,10 @@ export class Gateway {
     if (!target) return this.badTarget(req, res);
     if (route === 'own') return this.d.own(req, res);
     req.url = target.url;
-    if (route === 'preflight') return preflight(req, res, this.cors(req)!);
+    if (route === 'preflight') {
+      res.setHeader('X-Request-Id', ctx.id);
+      return preflight(req, res, this.cors(req)!);
+    }
     const cached = this.d.auth.cachedUser(req.headers.cookie);
     if (cached) {
       ctx.tenantId = cached.tenantId;
@@ -89,6 +92,7 @@ export class Gateway {
         const anonymous = routeAnonymous(this.d.isPublic(target), req.method, isPageNavigation(req));
         if (anonymous === 'public') return this.forward(req, res, undefined, ctx.id);
         if (anonymous === 'login') {
+          res.setHeader('X-Request-Id', ctx.id);
           res.statusCode = 302;
           res.setHeader('Location', loginPath(target.url));
           res.setHeader('Cache-Control', 'no-store');
@@ -109,13 +113,15 @@ export class Gateway {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, user: MarketplaceUser | undefined, requestId: string, setCookie?: string): void {
-    this.d.forwarder.web(req, res, this.upstreamHeaders(req, user, requestId), (err) => this.fail(req, res, err, req.url ?? '/'), setCookie);
+    this.d.forwarder.web(req, res, this.upstreamHeaders(req, user, requestId), (err) => this.fail(req, res, err, req.url ?? '/'), setCookie, requestId);
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, err: KoogateError, returnTo: string, headers?: Record<string, string>): void {
-    if (err.status >= 500) this.d.log.error('request failed', { requestId: requestContext(req)?.id, errorCode: err.code, path: returnTo.split('?')[0], ...err.detail });
+    if (err.status >= 500) this.d.log.error('request failed', { ...requestFields(req), errorCode: err.code, path: returnTo.split('?')[0], ...err.detail });
     // Part of an answer already left: nothing sensible can follow it.
     if (res.headersSent) return void res.destroy();
+    const ctx = requestContext(req);
+    if (ctx) res.setHeader('X-Request-Id', ctx.id);
     try {
       sendError(req, res, this.d.views, err, { returnTo, headers });
     } catch (e) {

@@ -34,11 +34,22 @@ function redactValue(v: unknown, depth: number): unknown {
   return redactFields(v as LogFields, depth + 1);
 }
 
+/** The field names seen so far and whether each is secret: a log line's few fixed names cost one lookup each. */
+const secretNames = new Map<string, boolean>();
+function isSecretName(k: string): boolean {
+  let secret = secretNames.get(k);
+  if (secret === undefined) {
+    secret = SECRET_FIELD.test(k);
+    if (secretNames.size < 4096) secretNames.set(k, secret);
+  }
+  return secret;
+}
+
 function redactFields(fields: LogFields, depth: number): LogFields {
   const out: LogFields = {};
   for (const k in fields) {
     const v = fields[k];
-    if (SECRET_FIELD.test(k) && v !== undefined && v !== null && typeof v !== 'boolean') out[k] = '[redacted]';
+    if (isSecretName(k) && v !== undefined && v !== null && typeof v !== 'boolean') out[k] = '[redacted]';
     else out[k] = redactValue(v, depth);
   }
   return out;
@@ -50,15 +61,18 @@ export function redact(fields: LogFields): LogFields {
 }
 
 /**
- * stdout, written in batches: the lines of one turn of the event loop go out in one write when the turn
- * ends (or once 64 KiB wait). A pipe write on Linux is a blocking syscall, so one per access-log line
- * would cost the proxied path dearly. Whatever is still waiting when the process exits is written then.
+ * stdout, written in batches: lines gather for at most `flushMs` (or until 64 KiB wait) and go out in one
+ * write. A pipe write on Linux is a blocking syscall, and each one wakes whatever reads the pipe (the
+ * container runtime's log collector, say): one per access-log line, or even one per event-loop turn,
+ * costs the proxied path and the machine dearly. Whatever is still waiting when the process exits is
+ * written then, synchronously.
  */
-export function bufferedStdout(fd = 1): (line: string) => void {
+export function bufferedStdout(fd = 1, flushMs = 50): (line: string) => void {
   let pending = '';
-  let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
   const flush = () => {
-    scheduled = false;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
     if (pending === '') return;
     const out = pending;
     pending = '';
@@ -71,10 +85,8 @@ export function bufferedStdout(fd = 1): (line: string) => void {
   return (line) => {
     pending += line;
     if (pending.length >= 65536) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    // Unref'd: a process with nothing else to do exits, and its exit writes what waits.
+    else timer ??= setTimeout(flush, flushMs).unref();
   };
 }
 
@@ -85,14 +97,23 @@ const defaultSink = (line: string) => (stdoutSink ??= bufferedStdout())(line);
 /**
  * JSON lines on a stream (stdout by default): one object per event, secrets redacted by field name at
  * every depth and URL credentials cut out. Hand-written rather than pino: koogate logs a few fixed
- * fields, and this keeps the access log to one JSON.stringify and a buffered write per request.
+ * fields, and this keeps the access log to one JSON.stringify of its fields and a share of a batched write.
  */
 export function createLogger(level: LogLevel, write: (line: string) => void = defaultSink, base: LogFields = {}): Logger {
   const min = ORDER[level];
   const safeBase = redact(base);
+  // The line is assembled from JSON pieces: the fixed head, the base fields (serialised once) and the
+  // event's fields. A field named like a base or head one goes the slow way, where the later one wins.
+  const baseTail = members(JSON.stringify(safeBase));
+  const taken = new Set(['time', 'level', 'msg', ...Object.keys(safeBase)]);
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (ORDER[lvl] < min) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: redactUrls(msg), ...safeBase, ...(fields ? redact(fields) : undefined) })}\n`);
+    const head = `{"time":"${isoNow()}","level":"${lvl}","msg":${JSON.stringify(redactUrls(msg))}`;
+    if (!fields) return write(`${head}${baseTail}}\n`);
+    for (const k in fields) {
+      if (taken.has(k)) return write(`${JSON.stringify({ time: isoNow(), level: lvl, msg: redactUrls(msg), ...safeBase, ...redact(fields) })}\n`);
+    }
+    write(`${head}${baseTail}${members(JSON.stringify(redact(fields)))}}\n`);
   };
   return {
     debug: (m, f) => emit('debug', m, f),
@@ -101,6 +122,23 @@ export function createLogger(level: LogLevel, write: (line: string) => void = de
     error: (m, f) => emit('error', m, f),
     child: (f) => createLogger(level, write, { ...base, ...f }),
   };
+}
+
+/** `{"a":1,"b":2}` as `,"a":1,"b":2`, to follow other members; `{}` as nothing. */
+function members(json: string): string {
+  return json.length <= 2 ? '' : `,${json.slice(1, -1)}`;
+}
+
+let isoMs = 0;
+let iso = '';
+/** The time as ISO 8601, computed once per millisecond however many lines it stamps. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    iso = new Date(ms).toISOString();
+  }
+  return iso;
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };

@@ -40,7 +40,8 @@ export interface RequestTrackerOptions {
 
 /**
  * Gives every request an id (a trusted proxy's `X-Request-Id`, else a fresh UUID), sends it back in
- * `X-Request-Id`, and at the end of the answer records it once: the proxied-request metric and one
+ * `X-Request-Id` (on a proxied request the gateway sends it: in the app's answer's own header list, or on
+ * koogate's answer instead), and at the end of the answer records it once: the proxied-request metric and one
  * access-log line. This is the only per-request work observability adds to the proxied path: one
  * listener, two clock reads, one histogram observation and, with the access log on, one buffered line.
  */
@@ -52,7 +53,7 @@ export class RequestTracker {
     const id = typeof given === 'string' && ACCEPTABLE_ID.test(given) && this.o.trusted(req.socket.remoteAddress ?? '') ? given : randomUUID();
     const ctx: RequestContext = { id, started: performance.now(), kind };
     (req as Tracked)[CONTEXT] = ctx;
-    res.setHeader('X-Request-Id', id);
+    if (kind === 'own') res.setHeader('X-Request-Id', id);
     const socket = req.socket;
     const bytesBefore = socket.bytesWritten;
     res.once('close', () => this.end(req, res, ctx, socket.bytesWritten - bytesBefore));

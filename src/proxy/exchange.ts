@@ -13,12 +13,13 @@ const HOP_BY_HOP_LENGTHS = new Set([...HOP_BY_HOP].map((n) => n.length));
 /**
  * The app's answer headers (undici's raw name/value buffers) as the flat list `res.writeHead` takes:
  * end-to-end fields only (hop-by-hop ones and any the app's Connection field names dropped), with
- * koogate's own Set-Cookie kept beside the app's.
+ * koogate's own Set-Cookie kept beside the app's, and koogate's X-Request-Id unless the app sent its own.
  */
-export function answerHeaders(raw: Buffer[], setCookie: string | undefined): { list: string[]; eventStream: boolean } {
+export function answerHeaders(raw: Buffer[], setCookie: string | undefined, requestId?: string): { list: string[]; eventStream: boolean } {
   const list: string[] = [];
   let listed: Set<string> | undefined;
   let eventStream = false;
+  let appId = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     const value = raw[i + 1]!.toString('latin1');
@@ -27,7 +28,11 @@ export function answerHeaders(raw: Buffer[], setCookie: string | undefined): { l
       if (lower === 'connection') for (const t of value.split(',')) (listed ??= new Set()).add(t.trim().toLowerCase());
       if (HOP_BY_HOP.has(lower)) continue;
     }
-    if (name.length === 12 && name.toLowerCase() === 'content-type' && value.startsWith('text/event-stream')) eventStream = true;
+    if (name.length === 12) {
+      const lower = name.toLowerCase();
+      if (lower === 'content-type' && value.startsWith('text/event-stream')) eventStream = true;
+      else if (lower === 'x-request-id') appId = true;
+    }
     list.push(name, value);
   }
   if (listed) {
@@ -37,12 +42,13 @@ export function answerHeaders(raw: Buffer[], setCookie: string | undefined): { l
     list.push(...kept);
   }
   if (setCookie) list.push('set-cookie', setCookie);
+  if (requestId && !appId) list.push('x-request-id', requestId);
   return { list, eventStream };
 }
 
 /**
- * `res.writeHead` with the app's headers. With none set on `res` before (the common case), the flat list
- * goes as it is. Otherwise (X-Request-Id, say) node:http would merge the list by setHeader, keeping only
+ * `res.writeHead` with the app's headers. With none set on `res` before (the common case: the request id
+ * travels in the list), the flat list goes as it is. Otherwise (a cleared cookie, say) node:http would merge the list by setHeader, keeping only
  * the last of repeated fields such as Set-Cookie: each is appended instead, the app's replacing a
  * koogate field of the same name, as before.
  */
@@ -81,6 +87,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly log: Logger,
     /** koogate's own Set-Cookie (a session extended on this request), sent with the app's answer. */
     private readonly setCookie: string | undefined,
+    /** The request's id, sent back in X-Request-Id (the app's own, if it sends one, goes instead). */
+    private readonly requestId?: string,
   ) {
     res.once('close', this.onClientClose);
   }
@@ -100,7 +108,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 103 Early Hints and the like: the final answer follows
     const res = this.res;
-    const { list, eventStream } = answerHeaders(rawHeaders, this.setCookie);
+    const { list, eventStream } = answerHeaders(rawHeaders, this.setCookie, this.requestId);
     try {
       writeAnswerHead(res, statusCode, list);
     } catch (e) {

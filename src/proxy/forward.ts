@@ -54,9 +54,9 @@ export class Forwarder {
 
   /**
    * Sends `req` upstream with `headers` and streams the answer into `res` (with `setCookie`, koogate's own,
-   * beside the app's); `onError` answers failures before any byte was sent.
+   * beside the app's, and the request's id); `onError` answers failures before any byte was sent.
    */
-  web(req: IncomingMessage, res: ServerResponse, headers: Record<string, string | string[]>, onError: UpstreamError, setCookie?: string): void {
+  web(req: IncomingMessage, res: ServerResponse, headers: Record<string, string | string[]>, onError: UpstreamError, setCookie?: string, requestId?: string): void {
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     // dispatch, not request: no promise and no Readable per request (proxy/exchange.ts). It reports every
     // failure, a header undici refuses included, to the handler's onError.
@@ -68,7 +68,7 @@ export class Forwarder {
         body: hasBody ? req : null,
         reset: this.o.upstream.keepAliveMs === 0,
       },
-      new Exchange(req, res, onError, this.o.log, setCookie),
+      new Exchange(req, res, onError, this.o.log, setCookie, requestId),
     );
   }
 

@@ -84,6 +84,11 @@ export async function startTestUpstream(): Promise<TestUpstream> {
       res.once('close', () => held.delete(res));
       return;
     }
+    if (url.pathname === '/own-id') {
+      res.writeHead(200, { 'x-request-id': 'app-chosen-id', 'content-type': 'text/plain' });
+      return void res.end('ok');
+    }
+    if (url.pathname === '/reset') return void req.socket.destroy();
     if (url.pathname === '/hop') {
       res.writeHead(200, { connection: 'x-secret-hop, keep-alive', 'x-secret-hop': 'should not pass', 'x-end-to-end': 'kept', 'set-cookie': ['a=1', 'b=2'] });
       return void res.end('ok');

@@ -44,9 +44,10 @@ describe('request ids', () => {
   beforeAll(async () => {
     const tracker = new RequestTracker({ metrics: new Metrics({ processMetrics: false }), accessLog: createLogger('info', (l) => lines.push(JSON.parse(l) as Record<string, unknown>)), trusted: () => trusted });
     server = createServer((req, res) => {
-      tracker.begin(req, res, 'proxy');
+      const kind = req.url!.startsWith('/proxied') ? 'proxy' : 'own';
+      tracker.begin(req, res, kind);
       seen.push(requestContext(req)!.id);
-      res.end('ok');
+      res.end(kind === 'proxy' ? requestContext(req)!.id : 'ok');
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -61,6 +62,12 @@ describe('request ids', () => {
     }
     trusted = false;
     expect((await fetch(url, { headers: { 'x-request-id': 'lb-7f3a.02' } })).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  test('on a proxied request the id is left to the gateway, which sends it with the answer it writes', async () => {
+    const res = await fetch(`${url}/proxied/x`);
+    expect(res.headers.get('x-request-id')).toBeNull();
+    expect(await res.text()).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   test('each request ends in one access-log line under the id it was given', async () => {

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { createLogger, redact, silentLogger } from '../../../src/observability/logger';
 
 describe('logger redaction', () => {
@@ -103,7 +105,71 @@ describe('logger redaction', () => {
     expect(Date.parse(String(w.time))).not.toBeNaN();
   });
 
+  test('a line holds the head, the base fields and the event fields in that order; a repeated name keeps the later value once', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', (l) => void lines.push(l)).child({ log: 'access', worker: 2 });
+    log.info('request', { requestId: 'r1', path: '/a"b\\c', status: 200, gone: undefined, nested: { token: 'x', n: [1] } });
+    log.info('no fields');
+    log.info('clash', { log: 'mine', msg: 'overridden', level: 'nope', extra: 1 });
+    log.info('empty', {});
+    const [first, bare, clash, empty] = lines.map((l) => l.slice(0, -1));
+    const keys = (json: string) => Object.keys(JSON.parse(json) as object);
+    expect(keys(first!)).toEqual(['time', 'level', 'msg', 'log', 'worker', 'requestId', 'path', 'status', 'nested']);
+    expect(JSON.parse(first!)).toMatchObject({ msg: 'request', log: 'access', worker: 2, path: '/a"b\\c', nested: { token: '[redacted]', n: [1] } });
+    expect(JSON.parse(bare!)).toEqual({ time: expect.any(String), level: 'info', msg: 'no fields', log: 'access', worker: 2 });
+    // The event's own value wins, and the name appears once in the line itself.
+    expect(JSON.parse(clash!)).toMatchObject({ log: 'mine', msg: 'overridden', level: 'nope', extra: 1 });
+    expect(clash!.match(/"log":/g)).toHaveLength(1);
+    expect(clash!.match(/"msg":/g)).toHaveLength(1);
+    expect(JSON.parse(empty!)).toEqual({ time: expect.any(String), level: 'info', msg: 'empty', log: 'access', worker: 2 });
+  });
+
+  test('the time is the current time, to the millisecond', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', (l) => void lines.push(l));
+    const before = Date.now();
+    log.info('a');
+    const after = Date.now();
+    const t = Date.parse(String((JSON.parse(lines[0]!) as { time: string }).time));
+    expect(t).toBeGreaterThanOrEqual(before);
+    expect(t).toBeLessThanOrEqual(after);
+  });
+
   test('the silent logger writes nothing and its children are silent', () => {
     expect(() => silentLogger.child({ a: 1 }).error('x', { clientSecret: 's' })).not.toThrow();
+  });
+});
+
+describe('buffered stdout', () => {
+  const dist = join(__dirname, '..', '..', '..', 'dist', 'src', 'observability', 'logger.js');
+  /** Runs `body` in a child node with `sink` = bufferedStdout(), and returns what its stdout received, chunk by chunk. */
+  const run = (body: string): Promise<{ chunks: string[]; code: number | null }> =>
+    new Promise((done, fail) => {
+      const child = spawn(process.execPath, ['-e', `const sink = require(${JSON.stringify(dist)}).bufferedStdout(1, 60_000);\n${body}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const chunks: string[] = [];
+      child.stdout.on('data', (b: Buffer) => chunks.push(b.toString()));
+      child.once('error', fail);
+      child.once('close', (code) => done({ chunks, code }));
+    });
+
+  test('lines wait for the flush and go out together; what waits at exit is written then', async () => {
+    // The flush interval is a minute: every line below reaches stdout only through the exit write.
+    const { chunks, code } = await run("for (let i = 0; i < 500; i++) sink(`line ${i}\\n`); setTimeout(() => process.exit(3), 20);");
+    expect(code).toBe(3);
+    expect(chunks.join('').split('\n').filter(Boolean)).toEqual(Array.from({ length: 500 }, (_, i) => `line ${i}`));
+    expect(chunks.length).toBeLessThanOrEqual(2);
+  });
+
+  test('a process that simply runs out of work still writes every line (the flush timer does not keep it alive)', async () => {
+    const { chunks, code } = await run("sink('a\\n'); sink('b\\n');");
+    expect(code).toBe(0);
+    expect(chunks.join('')).toBe('a\nb\n');
+  });
+
+  test('64 KiB waiting are written at once, without waiting for the timer', async () => {
+    const { chunks } = await run("const big = 'x'.repeat(1023) + '\\n'; for (let i = 0; i < 64; i++) sink(big); setTimeout(() => { process.stdout.write('MARK\\n'); process.exit(0); }, 20);");
+    const all = chunks.join('');
+    // The 64 full lines went out before MARK, which the exit did not have to write.
+    expect(all.indexOf('MARK')).toBe(64 * 1024);
   });
 });

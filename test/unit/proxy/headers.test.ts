@@ -64,6 +64,12 @@ describe('hop-by-hop fields', () => {
     expect(answerHeaders(raw('Set-Cookie', 'app=1', 'Content-Length', '2'), 'koogate.sid=s%3Ax.y; Path=/').list).toEqual(['Set-Cookie', 'app=1', 'Content-Length', '2', 'set-cookie', 'koogate.sid=s%3Ax.y; Path=/']);
   });
 
+  test("the request id goes out with the app's headers, unless the app sent its own (whatever its case)", () => {
+    expect(answerHeaders(raw('Content-Length', '2'), undefined, 'id-1').list).toEqual(['Content-Length', '2', 'x-request-id', 'id-1']);
+    expect(answerHeaders(raw('X-Request-ID', 'app-1', 'Content-Length', '2'), undefined, 'id-1').list).toEqual(['X-Request-ID', 'app-1', 'Content-Length', '2']);
+    expect(answerHeaders(raw('Content-Length', '2'), undefined).list).toEqual(['Content-Length', '2']);
+  });
+
   test('an event stream is recognised by its content type (so its headers are flushed at once)', () => {
     expect(answerHeaders(raw('content-type', 'text/event-stream; charset=utf-8'), undefined).eventStream).toBe(true);
     expect(answerHeaders(raw('Content-Type', 'text/html'), undefined).eventStream).toBe(false);
