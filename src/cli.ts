@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { ADMIN_GROUPS, ADMIN_USAGE, runAdmin } from './admin/cli';
 import { OAEP_VARIANTS, loadPublicKey, type OaepVariant } from './crypto/rsa-oaep';
 import { ACTIVITIES, sendBasicCall, type Activity } from './basic/client';
+import { VERSION } from './core/version';
 import { KIT_INTERFACES, kitTimeStamp, sendKitCall, type KitInterface, type KitResponse } from './kit/client';
 
 export const USAGE = `Usage:
@@ -41,6 +42,8 @@ KooGallery does, and prints the answer.
 
 Exit status: 0 when the answer's resultCode is 000000 (and, for v1, its Body-Sign verified);
 1 when the call was answered with another code or could not be sent; 2 on a usage error.
+
+koogate --version prints the version (the one /_koogate/healthz answers).
 
 Operator commands:
 ${ADMIN_USAGE}
@@ -169,6 +172,10 @@ export interface Output {
 
 /** Runs the CLI; resolves the exit status. */
 export async function run(argv: readonly string[], env: Record<string, string | undefined>, io: Output): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    io.out(`${VERSION}\n`);
+    return 0;
+  }
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
     io.out(USAGE);
     return argv.length === 0 ? 2 : 0;

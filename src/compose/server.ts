@@ -42,6 +42,7 @@ import { GrantStore } from '../tokens/grant-store';
 import { TokenRenewal } from '../tokens/renewal';
 import { Webhook } from '../webhook/webhook';
 import type { Health } from '../core/health';
+import { VERSION } from '../core/version';
 import { storeHealth } from '../store/health';
 import { WorkerLink, type PrimaryChannel } from '../cluster/worker';
 import { WEBHOOK_DEAD_LETTERS, WEBHOOK_QUEUE } from '../webhook/delivery';
@@ -459,5 +460,5 @@ async function listen(config: Config, gateway: Gateway, drain: Drain, log: Logge
 
 /** What the start-up line says of a deployment (never a secret). */
 export function describe(config: Config): Record<string, string> {
-  return { publicUrl: config.publicUrl.toString(), upstream: config.upstream.url.toString(), store: config.redis ? 'redis' : 'memory' };
+  return { version: VERSION, publicUrl: config.publicUrl.toString(), upstream: config.upstream.url.toString(), store: config.redis ? 'redis' : 'memory' };
 }

@@ -4,6 +4,7 @@ import { KoogateError } from '../core/errors';
 import type { Logger } from '../observability/logger';
 import type { AssertionSigner } from '../proxy/assertion';
 import type { Health } from '../core/health';
+import { VERSION } from '../core/version';
 import { sendError, toKoogateError } from '../pages/respond';
 import { requestFields } from '../observability/requests';
 import { crossSiteReason, SAFE_METHODS } from './cross-site';
@@ -67,7 +68,7 @@ export function createApp(d: AppDeps): Express {
   // With several workers, both answer for the whole process (cluster/worker.ts), whichever worker is asked.
   app.get('/_koogate/healthz', async (_req, res) => {
     const h = await d.health.live();
-    res.status(h.ok ? 200 : 503).json(h.body);
+    res.status(h.ok ? 200 : 503).json({ ...h.body, version: VERSION });
   });
   app.get('/_koogate/readyz', async (_req, res) => {
     if (d.draining()) return void res.status(503).json({ status: 'unavailable', reason: 'shutting down' });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from '../support/browserless-client';
 import { loginAtCallback } from '../support/login';
 import { startRedis, type RedisServer } from '../support/redis';
@@ -252,8 +254,10 @@ describe.each(['memory', 'redis'] as const)('login, proxy, renewal and logout (%
     expect(JSON.parse(who.text)).toMatchObject({ user: 'lina' });
   });
 
-  test('health answers; readiness names the store', async () => {
-    expect(await (await fetch(`${stack.url}/_koogate/healthz`)).json()).toEqual({ status: 'ok' });
+  test("health answers with koogate's version; readiness names the store", async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(await (await fetch(`${stack.url}/_koogate/healthz`)).json()).toEqual({ status: 'ok', version });
     const ready = await fetch(`${stack.url}/_koogate/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', store: kind });
