@@ -39,6 +39,12 @@ export interface AuthenticatorDeps {
  */
 export class SessionAuthenticator {
   private readonly now: () => number;
+  /**
+   * The full checks running now, by session: requests of one session that miss the cache together (a
+   * page's many assets, or every request of a busy session when its cache entry expires) share one
+   * check, so it reads the store, renews and ends the session once, not once per request.
+   */
+  private readonly checking = new Map<string, Promise<AuthOutcome>>();
 
   constructor(private readonly d: AuthenticatorDeps) {
     this.now = d.now ?? Date.now;
@@ -49,7 +55,12 @@ export class SessionAuthenticator {
     if (!sid) return { kind: 'anonymous' };
     const hit = this.d.cache.get(sid);
     if (hit) return { kind: 'user', sid, user: hit.user };
-    return this.check(sid);
+    let running = this.checking.get(sid);
+    if (!running) {
+      running = this.check(sid).finally(() => this.checking.delete(sid));
+      this.checking.set(sid, running);
+    }
+    return running;
   }
 
   /**

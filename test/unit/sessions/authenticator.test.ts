@@ -88,6 +88,36 @@ describe('SessionAuthenticator', () => {
     expect(renewals).toHaveLength(1);
   });
 
+  test('requests of one session that miss the cache together share one check', async () => {
+    const { auth, login, renewals } = setup();
+    const { sid, header } = await login();
+    const other = await login('sid-2');
+    const outcomes = await Promise.all([...Array.from({ length: 20 }, () => auth.authenticate(header)), auth.authenticate(other.header)]);
+    expect(outcomes.slice(0, 20).every((o) => o.kind === 'user' && o.sid === sid)).toBe(true);
+    expect(outcomes[20]).toMatchObject({ kind: 'user', sid: other.sid });
+    // One check per session, and none left running to be shared by a later request.
+    expect(renewals).toHaveLength(2);
+    expect(await auth.authenticate(header)).toMatchObject({ kind: 'user', sid });
+    expect(renewals).toHaveLength(2);
+  });
+
+  test('a failing check fails every request that waited for it, and is not remembered after', async () => {
+    let fail = true;
+    const { auth, login, renewals } = setup({
+      renewal: (grant) => {
+        if (fail) throw new Error('marketplace unavailable');
+        return { kind: 'fresh', grant };
+      },
+    });
+    const { header } = await login();
+    const failed = await Promise.allSettled(Array.from({ length: 5 }, () => auth.authenticate(header)));
+    expect(failed.every((r) => r.status === 'rejected')).toBe(true);
+    expect(renewals).toHaveLength(1);
+    fail = false;
+    expect(await auth.authenticate(header)).toMatchObject({ kind: 'user' });
+    expect(renewals).toHaveLength(2);
+  });
+
   test('idle too long: ended, its grant and record gone, the cookie cleared', async () => {
     const { auth, login, grants, sessionStore, advance } = setup();
     const { sid, header, grant } = await login();
