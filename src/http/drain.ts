@@ -6,18 +6,20 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
  * the last one is done (or the grace period is over).
  */
 export class Drain {
-  private readonly open = new Set<ServerResponse>();
+  private open = 0;
   private draining = false;
   private onIdle?: () => void;
 
   /** The server's 'request' listener (prepended, so it sees every request first). */
   readonly track = (_req: IncomingMessage, res: ServerResponse): void => {
     if (this.draining) res.shouldKeepAlive = false;
-    this.open.add(res);
-    res.once('close', () => {
-      this.open.delete(res);
-      if (this.open.size === 0) this.onIdle?.();
-    });
+    this.open++;
+    // 'close' comes once per answer: one listener shared by all of them, no closure per request.
+    res.on('close', this.closed);
+  };
+
+  private readonly closed = (): void => {
+    if (--this.open === 0) this.onIdle?.();
   };
 
   get isDraining(): boolean {
@@ -25,7 +27,7 @@ export class Drain {
   }
 
   get inFlight(): number {
-    return this.open.size;
+    return this.open;
   }
 
   /**
@@ -41,7 +43,7 @@ export class Drain {
     const sweep = setInterval(() => server.closeIdleConnections(), 100);
     let timer: NodeJS.Timeout | undefined;
     try {
-      if (this.open.size === 0) return true;
+      if (this.open === 0) return true;
       return await new Promise<boolean>((ok) => {
         this.onIdle = () => ok(true);
         timer = setTimeout(() => ok(false), graceMs);

@@ -7,6 +7,8 @@ import type { Metrics } from './metrics';
 export interface RequestContext {
   readonly id: string;
   readonly started: number;
+  /** The connection's bytes written before this answer began (the answer's size is the difference). */
+  readonly bytesBefore: number;
   /** proxied to the app, or one of koogate's own routes (login, kit sync, probes, APIs). */
   readonly kind: 'proxy' | 'own';
   tenantId?: string;
@@ -14,7 +16,8 @@ export interface RequestContext {
 }
 
 const CONTEXT = Symbol('koogate.request');
-type Tracked = IncomingMessage & { [CONTEXT]?: RequestContext };
+const TRACKER = Symbol('koogate.tracker');
+type Tracked = IncomingMessage & { [CONTEXT]?: RequestContext; [TRACKER]?: RequestTracker };
 
 /** The context `RequestTracker.begin` attached to this request (express hands on the same object). */
 export function requestContext(req: IncomingMessage): RequestContext | undefined {
@@ -25,6 +28,13 @@ export function requestContext(req: IncomingMessage): RequestContext | undefined
 export function requestFields(req: IncomingMessage): { requestId?: string } {
   const ctx = (req as Tracked)[CONTEXT];
   return ctx ? { requestId: ctx.id } : {};
+}
+
+/** The 'close' listener of every tracked answer: `this` is the answer (an emitter calls its listeners on itself). */
+function closed(this: ServerResponse): void {
+  const req = this.req as Tracked;
+  const ctx = req[CONTEXT];
+  if (ctx) req[TRACKER]?.end(req, this, ctx, req.socket.bytesWritten - ctx.bytesBefore);
 }
 
 /** Ids a proxy may hand us: short, visible ASCII without spaces or quotes (UUIDs, hex, base64url, dotted). */
@@ -51,16 +61,17 @@ export class RequestTracker {
   begin(req: IncomingMessage, res: ServerResponse, kind: RequestContext['kind']): RequestContext {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && ACCEPTABLE_ID.test(given) && this.o.trusted(req.socket.remoteAddress ?? '') ? given : randomUUID();
-    const ctx: RequestContext = { id, started: performance.now(), kind };
+    const ctx: RequestContext = { id, started: performance.now(), kind, bytesBefore: req.socket.bytesWritten };
     (req as Tracked)[CONTEXT] = ctx;
+    (req as Tracked)[TRACKER] = this;
     if (kind === 'own') res.setHeader('X-Request-Id', id);
-    const socket = req.socket;
-    const bytesBefore = socket.bytesWritten;
-    res.once('close', () => this.end(req, res, ctx, socket.bytesWritten - bytesBefore));
+    // 'close' comes once per answer: one listener shared by all of them, no closure per request.
+    res.on('close', closed);
     return ctx;
   }
 
-  private end(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, bytes: number): void {
+  /** @internal The answer to this request closed: record it. */
+  end(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, bytes: number): void {
     const ms = performance.now() - ctx.started;
     // An answer cut short before its headers went out reached the client as nothing at all.
     const status = res.headersSent ? res.statusCode : 0;

@@ -90,7 +90,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     /** The request's id, sent back in X-Request-Id (the app's own, if it sends one, goes instead). */
     private readonly requestId?: string,
   ) {
-    res.once('close', this.onClientClose);
+    res.on('close', this.onClientClose);
   }
 
   /** The client went away before the answer was complete: stop the upstream work too. */
