@@ -288,12 +288,20 @@ export function readRaw(s: Setting<unknown>, env: Env, problem: Problem): string
   const fileVar = `${s.env}_FILE`;
   const path = s.file ? env[fileVar] : undefined;
   if (nonEmpty(path)) {
+    let text: string;
     try {
-      return readFileSync(path.trim(), 'utf8');
+      text = readFileSync(path.trim(), 'utf8');
     } catch (e) {
       problem(`${fileVar} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}: ${path.trim()})`);
       return undefined;
     }
+    // An empty secret file (a mount that did not happen, a template left blank) is no secret at all:
+    // taken as "", a signing key would let anyone sign.
+    if (!nonEmpty(text)) {
+      problem(`${fileVar} names an empty file (${path.trim()}): put the value in it, or unset ${fileVar}`);
+      return undefined;
+    }
+    return text;
   }
   if (s.required) problem(`${s.file ? `${s.env} or ${fileVar}` : s.env} is required: ${s.meaning}`);
   return undefined;

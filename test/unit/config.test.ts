@@ -185,6 +185,20 @@ describe('loadConfig: a full valid environment', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test.each(['KOOGATE_KIT_ACCESS_KEY', 'KOOGATE_SESSION_SECRET', 'KOOGATE_WEBHOOK_SECRET', 'KOOGATE_ADMIN_TOKEN'])('%s_FILE naming an empty or blank file is refused, never read as an empty secret', (name) => {
+    const dir = mkdtempSync(join(tmpdir(), 'koogate-config-'));
+    try {
+      for (const content of ['', ' \n\t\n']) {
+        const file = join(dir, 'empty');
+        writeFileSync(file, content);
+        const problems = problemsOf(validEnv({ [name]: undefined, [`${name}_FILE`]: file }));
+        expect(problems.join('\n')).toContain(`${name}_FILE names an empty file (${file})`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('loadConfig: bad values are named', () => {
