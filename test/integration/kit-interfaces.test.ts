@@ -1,13 +1,13 @@
 import type Redis from 'ioredis';
 import type { KeyObject } from 'node:crypto';
 import { loadPublicKey } from '../../src/crypto/rsa-oaep';
-import { kitTimeStamp, type KitInterface, type KitRequest } from '../../src/kit/client';
+import { kitTimeStamp, type KitInterface } from '../../src/kit/client';
 import type { Stack } from '../../src/sandbox/stack';
 import { createLogger } from '../../src/observability/logger';
 import { v1AuthToken } from '../../src/crypto/kit-signature';
 import { startRedis, type RedisServer } from '../support/redis';
 import { DEMO_APP_ID, syncedStack } from '../support/stack';
-import { bodies, directorySnapshot, kitCalls, post, rawRedis, type Answer, type Generation } from '../support/kit';
+import { bodies, directorySnapshot, kitCalls, kitChecks, post, rawRedis, type Generation } from '../support/kit';
 
 /**
  * The five kit interfaces (docs/protocol.md §3.3–3.8), V2 and V1, over real HTTP into a koogate on a private
@@ -33,29 +33,8 @@ describe.each(['v2', 'v1'] as const)('kit interfaces over HTTP (%s)', (generatio
   const send = (iface: KitInterface, body: Record<string, unknown>, opts: Parameters<typeof kit.build>[2] = {}) => kit.send(iface, body, { generation: g, ...opts });
   const build = (iface: KitInterface, body: Record<string, unknown>, opts: Parameters<typeof kit.build>[2] = {}) => kit.build(iface, body, { generation: g, ...opts });
 
-  /** Every answer: HTTP 200, JSON, the protocol's shape, and for V1 a valid Body-Sign. */
-  const expectWellFormed = (a: Answer) => {
-    expect(a.status).toBe(200);
-    expect(a.contentType).toMatch(/^application\/json/);
-    expect(typeof a.resultCode).toBe('string');
-    expect(typeof a.resultMsg).toBe('string');
-    if (g === 'v1') expect(a.bodySign).toBe('valid');
-    else expect(a.bodySign).toBe('missing');
-  };
-  const expectOk = async (p: Promise<Answer>) => {
-    const a = await p;
-    expectWellFormed(a);
-    expect({ resultCode: a.resultCode, resultMsg: a.resultMsg }).toEqual({ resultCode: '000000', resultMsg: 'Success' });
-    return a;
-  };
-  const expectRefused = async (call: KitRequest | (() => Promise<Answer>), code: string): Promise<Answer> => {
-    const before = await directorySnapshot(redis);
-    const a = typeof call === 'function' ? await call() : await post(call, stack.secrets.accessKey);
-    expectWellFormed(a);
-    expect(a.resultCode).toBe(code);
-    expect(await directorySnapshot(redis)).toEqual(before);
-    return a;
-  };
+  /** Every answer well-formed (a Body-Sign on V1 ones); every refusal leaves every directory key in Redis as it was. */
+  const { expectWellFormed, expectOk, expectRefused } = kitChecks({ generation: g, accessKey: () => stack.secrets.accessKey, snapshot: () => directorySnapshot(redis) });
 
   beforeAll(async () => {
     redisServer = await startRedis();
@@ -225,6 +204,8 @@ describe.each(['v2', 'v1'] as const)('kit interfaces over HTTP (%s)', (generatio
     test('numbers as numeric strings ("flag":"1", "testFlag":"0", "employeeType":"3")', async () => {
       await expectOk(send('authSync', bodies.auth(T('str'), [bodies.user('s1', { employeeType: '3' })], { flag: '1', testFlag: '0' })));
       expect(await dir().getUser(T('str'), 's1')).toMatchObject({ employeeType: 3, testFlag: 0 });
+      await expectOk(send('tenantSync', bodies.tenant(T('str'), domain(T('str')), { flag: '1', testFlag: '0' })));
+      expect(await dir().getTenant(T('str'))).toMatchObject({ testFlag: 0 });
     });
 
     test('a tenantSync delete removes the tenant with its users and departments', async () => {
@@ -378,9 +359,12 @@ describe.each(['v2', 'v1'] as const)('kit interfaces over HTTP (%s)', (generatio
       ['truncated JSON', '{"tenantId":"x","flag":1,'],
       ['empty body', ''],
       ['not JSON', 'tenantId=x&flag=1&'],
+      ['JSON with a trailing comma', '{"tenantId":"x","flag":1,}'],
       ['a JSON array', '[{"tenantId":"x"}]'],
       ['JSON null', 'null'],
       ['a JSON string', '"authSync"'],
+      ['a JSON number', '42'],
+      ['JSON true', 'true'],
     ])('%s', async (_name, text) => {
       for (const iface of ['tenantSync', 'authSync', 'allOrgSync']) {
         await expectRefused(raw(iface, text), '000002');
@@ -389,7 +373,7 @@ describe.each(['v2', 'v1'] as const)('kit interfaces over HTTP (%s)', (generatio
 
     test('an unknown interface', async () => {
       const req = build('tenantSync', bodies.tenant(T('base'), domain(T('base'))));
-      for (const name of ['fooSync', 'AUTHSYNC', '__proto__', 'constructor']) {
+      for (const name of ['fooSync', 'authSync-x', 'AUTHSYNC', 'TENANTSYNC', '__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
         await expectRefused({ ...req, url: req.url.replace(/tenantSync$/, name) }, '000002');
       }
     });

@@ -2,12 +2,13 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import Redis from 'ioredis';
 import { canonicalPayload, signKitV2 } from '../../src/crypto/kit-signature';
 import { encryptOaep, loadPublicKey, type OaepVariant } from '../../src/crypto/rsa-oaep';
-import { buildKitRequest, kitTimeStamp, sendKitCall, type KitInterface, type KitRequest, type KitRequestOptions } from '../../src/kit/client';
+import { kitTimeStamp, type KitRequest } from '../../src/kit/client';
 import { createLogger } from '../../src/observability/logger';
 import type { RedisStore } from '../../src/store/redis';
 import { startStack, type Stack } from '../../src/sandbox/stack';
 import type { SandboxTenant } from '../../src/sandbox/marketplace';
 import { Client } from '../support/browserless-client';
+import { bodies, directoryView, kitCalls, kitChecks, post, result, type Answer } from '../support/kit';
 import { startRedis, type RedisServer } from '../support/redis';
 import { DEMO_APP_ID, login, syncedStack } from '../support/stack';
 
@@ -15,12 +16,6 @@ import { DEMO_APP_ID, login, syncedStack } from '../support/stack';
  * Kit sync (docs/protocol.md §3.1–3.4) against a running stack: real HTTP into koogate, signed the way
  * KooGallery signs (src/kit/client.ts). Every refused call is checked to have changed nothing.
  */
-
-interface Answer {
-  status: number;
-  resultCode?: string;
-  resultMsg?: string;
-}
 
 /** Every plain client secret these tests ever send; none may appear in a log line or a stored value. */
 const PLAIN_SECRETS = new Set<string>();
@@ -30,84 +25,26 @@ const secret = (label: string): string => {
   return s;
 };
 
-async function postRaw(req: KitRequest): Promise<Answer> {
-  const res = await fetch(req.url, { method: 'POST', headers: req.headers, body: req.body, signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  let parsed: { resultCode?: string; resultMsg?: string } = {};
-  try {
-    parsed = JSON.parse(text) as typeof parsed;
-  } catch {
-    /* asserted by the caller through resultCode */
-  }
-  return { status: res.status, resultCode: parsed.resultCode, resultMsg: parsed.resultMsg };
-}
+/** Tenants these tests aim hostile calls at; a wrongly accepted call would show in one of them. */
+const WATCHED = ['t-acme', 't-globex', 't-evil', 't-absent'];
 
+/**
+ * The shared kit harness (test/support/kit.ts) aimed at `get().stack`, V2 calls, with the directory as its
+ * API reads it for the snapshot (these tests run on the memory store too), and bodies whose plain secrets
+ * are remembered for the leak checks.
+ */
 function kitHarness(get: () => { stack: Stack; publicKey: KeyObject }) {
-  const base = (): Pick<KitRequestOptions, 'baseUrl' | 'accessKey' | 'publicKey'> => ({
-    baseUrl: get().stack.koogate.url,
-    accessKey: get().stack.secrets.accessKey,
-    publicKey: get().publicKey,
-  });
-  const build = (iface: KitInterface, body: Record<string, unknown>, opts: Partial<KitRequestOptions> = {}) => buildKitRequest({ ...base(), iface, body, ...opts });
-  const send = async (iface: KitInterface, body: Record<string, unknown>, opts: Partial<KitRequestOptions> = {}): Promise<Answer> => {
-    const res = await sendKitCall({ ...base(), iface, body, ...opts });
-    const b = res.body as { resultCode?: string; resultMsg?: string } | undefined;
-    return { status: res.status, resultCode: b?.resultCode, resultMsg: b?.resultMsg };
+  const accessKey = () => get().stack.secrets.accessKey;
+  const calls = kitCalls(() => ({ baseUrl: get().stack.koogate.url, accessKey: accessKey(), publicKey: get().publicKey }));
+  const snapshot = () => directoryView(get().stack.koogate.directory, WATCHED, [DEMO_APP_ID, 'other-app-0002']);
+  return {
+    ...calls,
+    ...kitChecks({ generation: 'v2', accessKey, snapshot }),
+    snapshot,
+    post: (req: KitRequest): Promise<Answer> => post(req, accessKey()),
+    tenantBody: (tenantId: string, over: Record<string, unknown> = {}) => bodies.tenant(tenantId, get().stack.sandbox.domainOf(tenantId), over),
+    appBody: (tenantId: string, over: Record<string, unknown> = {}) => bodies.app(tenantId, { clientSecret: secret(tenantId), ...over }),
   };
-  /** A request whose signature covers exactly `text` (the raw-body form). */
-  const rawSigned = (iface: string, text: string, o: { accessKey?: string; nonce?: string; timestamp?: string } = {}): KitRequest => {
-    const nonce = o.nonce ?? randomBytes(16).toString('hex');
-    const timestamp = o.timestamp ?? String(Date.now());
-    return {
-      url: `${get().stack.koogate.url}/produceAPI/v2/${iface}`,
-      headers: { 'content-type': 'application/json', 'x-nonce': nonce, 'x-timestamp': timestamp, 'x-sign': signKitV2(o.accessKey ?? get().stack.secrets.accessKey, nonce, timestamp, text) },
-      body: text,
-    };
-  };
-  const tenantBody = (tenantId: string, over: Record<string, unknown> = {}): Record<string, unknown> => ({
-    instanceId: `inst-${tenantId}`,
-    orderId: `order-${tenantId}`,
-    tenantId,
-    tenantCode: `code-${tenantId}`,
-    name: `Name of ${tenantId}`,
-    domainName: get().stack.sandbox.domainOf(tenantId),
-    flag: 1,
-    testFlag: 1,
-    timeStamp: kitTimeStamp(Date.now()),
-    ...over,
-  });
-  const appBody = (tenantId: string, over: Record<string, unknown> = {}): Record<string, unknown> => ({
-    instanceId: `inst-${tenantId}`,
-    tenantId,
-    appId: DEMO_APP_ID,
-    clientId: `client-${tenantId}`,
-    clientSecret: secret(tenantId),
-    flag: 1,
-    testFlag: 1,
-    timeStamp: kitTimeStamp(Date.now()),
-    ...over,
-  });
-  /** Tenants these tests aim hostile calls at; a wrongly accepted call would show in one of them. */
-  const WATCHED = ['t-acme', 't-globex', 't-evil', 't-absent'];
-  const snapshot = async () => {
-    const dir = get().stack.koogate.directory;
-    const creds: Record<string, unknown> = {};
-    for (const t of WATCHED) {
-      creds[t] = await dir.getAppCredential(t, DEMO_APP_ID);
-      creds[`${t}/other-app`] = await dir.getAppCredential(t, 'other-app-0002');
-    }
-    return { tenants: await dir.listTenants(), creds };
-  };
-  /** Sends `req`, expects HTTP 200 with `code`, and that the directory is exactly as before. */
-  const expectRefused = async (req: KitRequest | (() => Promise<Answer>), code: string): Promise<Answer> => {
-    const before = await snapshot();
-    const answer = typeof req === 'function' ? await req() : await postRaw(req);
-    expect({ status: answer.status, resultCode: answer.resultCode }).toEqual({ status: 200, resultCode: code });
-    expect(typeof answer.resultMsg).toBe('string');
-    expect(await snapshot()).toEqual(before);
-    return answer;
-  };
-  return { build, send, rawSigned, tenantBody, appBody, snapshot, expectRefused };
 }
 
 describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (kind) => {
@@ -147,7 +84,7 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       stack.sandbox.tenants.push(tenant);
 
       const t = await k.send('tenantSync', k.tenantBody('t-kit', { tenantCode: 'kit', name: 'Kit 有限公司' }));
-      expect(t).toEqual({ status: 200, resultCode: '000000', resultMsg: 'Success' });
+      expect(result(t)).toEqual({ status: 200, resultCode: '000000', resultMsg: 'Success' });
       const rec = await stack.koogate.directory.getTenant('t-kit');
       expect(rec).toMatchObject({
         tenantId: 't-kit',
@@ -161,7 +98,7 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       expect((await stack.koogate.directory.listTenants()).map((x) => x.tenantId)).toEqual(['t-acme', 't-globex', 't-kit']);
 
       const a = await k.send('applicationSync', k.appBody('t-kit', { clientId: 'kit-client', clientSecret: kitSecret }));
-      expect(a).toEqual({ status: 200, resultCode: '000000', resultMsg: 'Success' });
+      expect(result(a)).toEqual({ status: 200, resultCode: '000000', resultMsg: 'Success' });
       expect(await stack.koogate.directory.getAppCredential('t-kit', DEMO_APP_ID)).toEqual({ clientId: 'kit-client', clientSecret: kitSecret });
 
       // Usable: the marketplace's token endpoint accepts it in a real login (of a user the tenant authorized).
@@ -203,28 +140,6 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       expect(await stack.koogate.directory.getAppCredential('t-oaep', DEMO_APP_ID)).toEqual({ clientId: 'client-t-oaep', clientSecret: s });
     });
 
-    test('a repeated tenantSync add succeeds and changes nothing', async () => {
-      const body = k.tenantBody('t-dup');
-      expect((await k.send('tenantSync', body)).resultCode).toBe('000000');
-      const first = await stack.koogate.directory.getTenant('t-dup');
-      const storedFirst = await stack.koogate.store.get('dir:tenant:t-dup');
-      // A fresh nonce and timestamp: a genuine duplicate delivery, not a replay.
-      expect((await k.send('tenantSync', { ...body, timeStamp: kitTimeStamp(Date.now() + 5) }))).toEqual({ status: 200, resultCode: '000000', resultMsg: 'Success' });
-      expect(await stack.koogate.directory.getTenant('t-dup')).toEqual(first);
-      expect(await stack.koogate.store.get('dir:tenant:t-dup')).toBe(storedFirst);
-    });
-
-    test('a repeated applicationSync add succeeds and does not even reseal the stored secret', async () => {
-      const body = k.appBody('t-dup');
-      expect((await k.send('applicationSync', body)).resultCode).toBe('000000');
-      const stored = await stack.koogate.store.get(`dir:app:t-dup:${DEMO_APP_ID}`);
-      expect(stored).not.toBeNull();
-      // Fresh OAEP randomness, same plain secret.
-      expect((await k.send('applicationSync', body)).resultCode).toBe('000000');
-      expect(await stack.koogate.store.get(`dir:app:t-dup:${DEMO_APP_ID}`)).toBe(stored);
-      expect(await stack.koogate.directory.getAppCredential('t-dup', DEMO_APP_ID)).toEqual({ clientId: 'client-t-dup', clientSecret: body.clientSecret });
-    });
-
     test('flag 2 modifies domainName (trailing slash dropped) and name; an empty name keeps the old one', async () => {
       expect((await k.send('tenantSync', k.tenantBody('t-mod'))).resultCode).toBe('000000');
       const before = await stack.koogate.directory.getTenant('t-mod');
@@ -246,8 +161,8 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       expect((await stack.koogate.directory.listTenants()).map((t) => t.tenantId)).not.toContain('t-del');
 
       const before = await k.snapshot();
-      expect(await k.send('tenantSync', { instanceId: 'inst-x', tenantId: 't-absent', flag: 0 })).toEqual({ status: 200, resultCode: '000000', resultMsg: 'Success' });
-      expect(await k.send('applicationSync', { instanceId: 'inst-x', tenantId: 't-absent', appId: DEMO_APP_ID, flag: 0 })).toEqual({ status: 200, resultCode: '000000', resultMsg: 'Success' });
+      await k.expectOk(k.send('tenantSync', { instanceId: 'inst-x', tenantId: 't-absent', flag: 0 }));
+      await k.expectOk(k.send('applicationSync', { instanceId: 'inst-x', tenantId: 't-absent', appId: DEMO_APP_ID, flag: 0 }));
       // And a second delete of what was just deleted.
       expect((await k.send('tenantSync', { instanceId: 'inst-t-del', tenantId: 't-del', flag: 0 })).resultCode).toBe('000000');
       expect(await k.snapshot()).toEqual(before);
@@ -263,21 +178,16 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       expect(await stack.koogate.directory.getTenant('t-two')).toBeNull();
     });
 
-    test('numbers as numeric strings are accepted ("flag":"1")', async () => {
-      expect((await k.send('tenantSync', k.tenantBody('t-strflag', { flag: '1', testFlag: '0' }))).resultCode).toBe('000000');
-      expect(await stack.koogate.directory.getTenant('t-strflag')).toMatchObject({ testFlag: 0 });
-    });
-
     test('x-sign is compared case-insensitively', async () => {
       const req = k.build('tenantSync', k.tenantBody('t-upper'));
       req.headers['x-sign'] = req.headers['x-sign']!.toUpperCase();
-      expect((await postRaw(req)).resultCode).toBe('000000');
+      expect((await k.post(req)).resultCode).toBe('000000');
       expect(await stack.koogate.directory.getTenant('t-upper')).not.toBeNull();
     });
 
     test('a timestamp inside the window (55 s old, 55 s ahead) is accepted', async () => {
-      expect((await postRaw(k.build('tenantSync', k.tenantBody('t-win-past'), { now: () => Date.now() - 55_000 }))).resultCode).toBe('000000');
-      expect((await postRaw(k.build('tenantSync', k.tenantBody('t-win-future'), { now: () => Date.now() + 55_000 }))).resultCode).toBe('000000');
+      expect((await k.post(k.build('tenantSync', k.tenantBody('t-win-past'), { now: () => Date.now() - 55_000 }))).resultCode).toBe('000000');
+      expect((await k.post(k.build('tenantSync', k.tenantBody('t-win-future'), { now: () => Date.now() + 55_000 }))).resultCode).toBe('000000');
     });
 
     // §3.1 drops top-level nulls from the signed payload because senders send them (Jackson writes
@@ -285,7 +195,7 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
     test('top-level null fields (dropped from the signature by §3.1) are treated as absent', async () => {
       const body = k.tenantBody('t-nulls', { orderId: null, instanceId: null, tenantCode: null });
       const answer = await k.send('tenantSync', body);
-      expect(answer).toEqual({ status: 200, resultCode: '000000', resultMsg: 'Success' });
+      expect(result(answer)).toEqual({ status: 200, resultCode: '000000', resultMsg: 'Success' });
       expect(await stack.koogate.directory.getTenant('t-nulls')).toMatchObject({ tenantId: 't-nulls', tenantCode: '' });
     });
   });
@@ -293,14 +203,14 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
   describe('raw-body signature fallback', () => {
     test('a body with spaces, signed over its raw text, is accepted', async () => {
       const text = `{ "tenantId" : "t-raw-space", "instanceId": "i-raw",  "domainName": "${stack.sandbox.domainOf('t-raw-space')}", "flag": 1, "testFlag": 1 }`;
-      expect(await postRaw(k.rawSigned('tenantSync', text))).toEqual({ status: 200, resultCode: '000000', resultMsg: 'Success' });
+      await k.expectOk(k.post(k.rawV2('tenantSync', text)));
       expect(await stack.koogate.directory.getTenant('t-raw-space')).toMatchObject({ tenantId: 't-raw-space', instances: ['i-raw'] });
     });
 
     test('a body with 1.0, whose canonical form says 1, signed over its raw text, is accepted', async () => {
       const text = `{"domainName":"${stack.sandbox.domainOf('t-raw-num')}","flag":1.0,"instanceId":"i-raw","tenantId":"t-raw-num","testFlag":1.0}`;
       expect(canonicalPayload(JSON.parse(text))).not.toBe(text);
-      expect((await postRaw(k.rawSigned('tenantSync', text))).resultCode).toBe('000000');
+      expect((await k.post(k.rawV2('tenantSync', text))).resultCode).toBe('000000');
       expect(await stack.koogate.directory.getTenant('t-raw-num')).toMatchObject({ tenantId: 't-raw-num', testFlag: 1 });
     });
 
@@ -313,14 +223,14 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
         headers: { 'content-type': 'application/json', 'x-nonce': nonce, 'x-timestamp': ts, 'x-sign': signKitV2(stack.secrets.accessKey, nonce, ts, canonicalPayload(JSON.parse(text))) },
         body: text,
       };
-      expect((await postRaw(req)).resultCode).toBe('000000');
+      expect((await k.post(req)).resultCode).toBe('000000');
       expect(await stack.koogate.directory.getTenant('t-raw-canon')).not.toBeNull();
     });
 
     test('a signature over a differently spaced text of the same JSON is refused', async () => {
       const signed = `{"tenantId":"t-evil", "flag":1, "domainName":"https://evil.example"}`;
       const sent = `{"tenantId":"t-evil",  "flag":1, "domainName":"https://evil.example"}`;
-      const req = k.rawSigned('tenantSync', signed);
+      const req = k.rawV2('tenantSync', signed);
       await k.expectRefused({ ...req, body: sent }, '000001');
     });
   });
@@ -345,12 +255,6 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       await k.expectRefused({ ...req, headers: { ...req.headers, 'x-nonce': '' } }, '000001');
     });
 
-    test('tampered body (tenant switched and turned into a delete)', async () => {
-      const req = k.build('tenantSync', k.tenantBody('t-evil'));
-      const tampered = { ...(JSON.parse(req.body) as Record<string, unknown>), tenantId: 't-acme', flag: 0 };
-      await k.expectRefused({ ...req, body: JSON.stringify(tampered) }, '000001');
-    });
-
     test('tampered applicationSync secret (attacker swaps in their own ciphertext)', async () => {
       const req = k.build('applicationSync', k.appBody('t-acme', { clientId: 'acme-client' }));
       const own = encryptOaep(publicKey, Buffer.from(secret('attacker')), 'sha256-mgf1sha1').toString('base64');
@@ -372,44 +276,27 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       await k.expectRefused({ ...req, headers: { ...req.headers, 'x-sign': `${sig.slice(0, 62)}zz` } }, '000001');
     });
 
-    test('wrong access key', async () => {
-      await k.expectRefused(k.build('tenantSync', hostile(), { accessKey: `${stack.secrets.accessKey}x` }), '000001');
-      await k.expectRefused(k.build('applicationSync', k.appBody('t-acme'), { accessKey: 'AK_someone_else' }), '000001');
-    });
-
     test('a refused signature does not burn the nonce: the genuine call with it still succeeds', async () => {
       const nonce = randomBytes(16).toString('hex');
       const forged = k.build('tenantSync', hostile(), { nonce, accessKey: 'AK_attacker' });
       await k.expectRefused(forged, '000001');
-      expect((await postRaw(k.build('tenantSync', k.tenantBody('t-nonce-ok'), { nonce }))).resultCode).toBe('000000');
+      expect((await k.post(k.build('tenantSync', k.tenantBody('t-nonce-ok'), { nonce }))).resultCode).toBe('000000');
       expect(await stack.koogate.directory.getTenant('t-nonce-ok')).not.toBeNull();
     });
   });
 
   describe('refused: freshness and replay (000002), nothing changes', () => {
-    test('timestamp more than 60 s old or ahead', async () => {
-      await k.expectRefused(k.build('tenantSync', k.tenantBody('t-acme', { flag: 0 }), { now: () => Date.now() - 61_000 }), '000002');
-      await k.expectRefused(k.build('tenantSync', k.tenantBody('t-acme', { flag: 0 }), { now: () => Date.now() + 61_000 }), '000002');
-      await k.expectRefused(k.build('tenantSync', k.tenantBody('t-evil'), { now: () => Date.now() - 3_600_000 }), '000002');
-    });
-
     test('timestamp in seconds instead of milliseconds, and a non-numeric one', async () => {
       await k.expectRefused(k.build('tenantSync', k.tenantBody('t-evil'), { now: () => Math.floor(Date.now() / 1000) }), '000002');
       const req = k.build('tenantSync', k.tenantBody('t-evil'));
       await k.expectRefused({ ...req, headers: { ...req.headers, 'x-timestamp': 'yesterday' } }, '000002');
     });
 
-    test('an exact replay is refused', async () => {
-      const req = k.build('tenantSync', k.tenantBody('t-replay'));
-      expect((await postRaw(req)).resultCode).toBe('000000');
-      await k.expectRefused(req, '000002');
-    });
-
     test('a used nonce with a different, validly signed body is refused (a delete that would remove the tenant)', async () => {
       const nonce = randomBytes(16).toString('hex');
-      expect((await postRaw(k.build('tenantSync', k.tenantBody('t-replay2'), { nonce }))).resultCode).toBe('000000');
+      expect((await k.post(k.build('tenantSync', k.tenantBody('t-replay2'), { nonce }))).resultCode).toBe('000000');
       const before = await stack.koogate.directory.getTenant('t-replay2');
-      const answer = await postRaw(k.build('tenantSync', { instanceId: 'inst-t-replay2', tenantId: 't-replay2', flag: 0 }, { nonce }));
+      const answer = await k.post(k.build('tenantSync', { instanceId: 'inst-t-replay2', tenantId: 't-replay2', flag: 0 }, { nonce }));
       expect(answer.resultCode).toBe('000002');
       expect(answer.resultMsg).toMatch(/nonce|replay/i);
       expect(await stack.koogate.directory.getTenant('t-replay2')).toEqual(before);
@@ -417,31 +304,12 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
 
     test('a nonce used on one interface cannot be reused on the other', async () => {
       const nonce = randomBytes(16).toString('hex');
-      expect((await postRaw(k.build('tenantSync', k.tenantBody('t-replay3'), { nonce }))).resultCode).toBe('000000');
+      expect((await k.post(k.build('tenantSync', k.tenantBody('t-replay3'), { nonce }))).resultCode).toBe('000000');
       await k.expectRefused(k.build('applicationSync', k.appBody('t-acme', { clientId: 'acme-client' }), { nonce }), '000002');
     });
   });
 
   describe('refused: malformed bodies and parameters (000002), nothing changes', () => {
-    test.each([
-      ['truncated JSON', '{"tenantId":"t-evil","flag":1,'],
-      ['empty body', ''],
-      ['not JSON at all', 'tenantId=t-evil&flag=1'],
-      ['JSON with a trailing comma', '{"tenantId":"t-evil","flag":1,}'],
-    ])('malformed JSON: %s', async (_name, text) => {
-      await k.expectRefused(k.rawSigned('tenantSync', text), '000002');
-    });
-
-    test.each([
-      ['an array', '[{"tenantId":"t-evil","flag":1}]'],
-      ['a string', '"t-evil"'],
-      ['a number', '42'],
-      ['null', 'null'],
-      ['true', 'true'],
-    ])('non-object JSON: %s', async (_name, text) => {
-      await k.expectRefused(k.rawSigned('tenantSync', text), '000002');
-    });
-
     const badTenant: [string, Record<string, unknown>][] = [
       ['tenantId a number', { tenantId: 12345 }],
       ['tenantId missing', { tenantId: undefined }],
@@ -465,7 +333,6 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       ['domainName with user info', { domainName: 'https://user:pw@evil.example' }],
       ['domainName empty on add', { domainName: '' }],
       ['domainName missing on add', { domainName: undefined }],
-      ['domainName a number', { domainName: 443 }],
     ];
     test.each(badTenant)('tenantSync with %s', async (_name, over) => {
       // Aimed at an existing tenant as a modify, so a wrongly accepted call would change t-acme.
@@ -483,13 +350,11 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
     });
 
     const badApp: [string, Record<string, unknown>][] = [
-      ['appId of another app', { appId: 'other-app-0002' }],
       ['appId missing', { appId: undefined }],
       ['tenantId missing', { tenantId: undefined }],
       ['clientId missing on add', { clientId: undefined }],
       ['clientSecret missing on add', { clientSecret: undefined }],
       ['clientSecret a number', { clientSecret: 42 }],
-      ['flag 3', { flag: 3 }],
     ];
     test.each(badApp)('applicationSync with %s', async (_name, over) => {
       await k.expectRefused(k.build('applicationSync', k.appBody('t-acme', { clientId: 'acme-client', ...over })), '000002');
@@ -534,13 +399,6 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       const ct = encryptOaep(publicKey, Buffer.from(secret('trunc')), 'sha256-mgf1sha1');
       const body = { ...k.appBody('t-evil'), clientSecret: ct.subarray(0, ct.length - 1).toString('base64') };
       await k.expectRefused(k.build('applicationSync', body, { publicKey: undefined }), '000101');
-    });
-  });
-
-  describe('refused: unknown interface (000002), nothing changes', () => {
-    test.each(['fooSync', 'authSync-x', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'TENANTSYNC'])('/produceAPI/v2/%s', async (name) => {
-      const req = k.build('tenantSync', k.tenantBody('t-acme', { flag: 0 }));
-      await k.expectRefused({ ...req, url: req.url.replace(/tenantSync$/, name) }, '000002');
     });
   });
 
@@ -635,7 +493,7 @@ describe('kit sync with Redis: at-rest encryption and two replicas', () => {
 
   test('nonces are remembered in Redis for twice the window', async () => {
     const nonce = `n-${randomBytes(8).toString('hex')}`;
-    expect((await postRaw(k.build('tenantSync', k.tenantBody('t-nonce'), { nonce }))).resultCode).toBe('000000');
+    expect((await k.post(k.build('tenantSync', k.tenantBody('t-nonce'), { nonce }))).resultCode).toBe('000000');
     const ttl = await raw.pttl(`koogate:kit:nonce:${nonce}`);
     expect(ttl).toBeGreaterThan(110_000);
     expect(ttl).toBeLessThanOrEqual(120_000);
@@ -643,11 +501,11 @@ describe('kit sync with Redis: at-rest encryption and two replicas', () => {
 
   test('a call accepted by one replica is a replay at the other', async () => {
     const req = k.build('tenantSync', k.tenantBody('t-replica'));
-    expect((await postRaw(req)).resultCode).toBe('000000');
+    expect((await k.post(req)).resultCode).toBe('000000');
     const atB = { ...req, url: req.url.replace(a.koogate.url, b.koogate.url) };
     expect(atB.url).not.toBe(req.url);
     const before = await b.koogate.directory.getTenant('t-replica');
-    const answer = await postRaw(atB);
+    const answer = await k.post(atB);
     expect(answer.resultCode).toBe('000002');
     expect(await b.koogate.directory.getTenant('t-replica')).toEqual(before);
   });

@@ -1,6 +1,7 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import Redis from 'ioredis';
 import { signKitV2, v1AuthToken } from '../../src/crypto/kit-signature';
+import type { Directory } from '../../src/directory/directory';
 import { buildKitRequest, checkBodySign, kitTimeStamp, type KitInterface, type KitRequest, type KitRequestOptions } from '../../src/kit/client';
 import { DEMO_APP_ID } from '../../src/sandbox/stack';
 
@@ -83,6 +84,49 @@ export function kitCalls(target: () => KitTarget) {
     };
   };
   return { build, send, rawV2, rawV1 };
+}
+
+/** What most assertions compare of an answer: `toEqual(result(a))` against `{ status, resultCode, resultMsg }`. */
+export const result = (a: Answer): { status: number; resultCode?: string; resultMsg?: string } => ({ status: a.status, resultCode: a.resultCode, resultMsg: a.resultMsg });
+
+export interface KitChecks {
+  /** HTTP 200, JSON, a resultCode and resultMsg; a valid Body-Sign on V1 answers, none on V2 ones. */
+  expectWellFormed(a: Answer): void;
+  /** A well-formed `000000 Success`. */
+  expectOk(p: Promise<Answer>): Promise<Answer>;
+  /** Sends `call` (a built request, or a function that sends one), expects a well-formed `code` and the snapshot unchanged. */
+  expectRefused(call: KitRequest | (() => Promise<Answer>), code: string): Promise<Answer>;
+}
+
+/**
+ * The checks every kit test makes: each answer has the protocol's shape, and a refused call leaves
+ * `snapshot()` (the directory: directorySnapshot on Redis, directoryView on either store) as it was.
+ */
+export function kitChecks(o: { generation: Generation; accessKey: () => string; snapshot: () => Promise<unknown> }): KitChecks {
+  const expectWellFormed = (a: Answer) => {
+    expect(a.status).toBe(200);
+    expect(a.contentType).toMatch(/^application\/json/);
+    expect(typeof a.resultCode).toBe('string');
+    expect(typeof a.resultMsg).toBe('string');
+    expect(a.bodySign).toBe(o.generation === 'v1' ? 'valid' : 'missing');
+  };
+  return {
+    expectWellFormed,
+    async expectOk(p) {
+      const a = await p;
+      expectWellFormed(a);
+      expect({ resultCode: a.resultCode, resultMsg: a.resultMsg }).toEqual({ resultCode: '000000', resultMsg: 'Success' });
+      return a;
+    },
+    async expectRefused(call, code) {
+      const before = await o.snapshot();
+      const a = typeof call === 'function' ? await call() : await post(call, o.accessKey());
+      expectWellFormed(a);
+      expect(a.resultCode).toBe(code);
+      expect(await o.snapshot()).toEqual(before);
+      return a;
+    },
+  };
 }
 
 /** Bodies of every interface, valid unless overridden. */
@@ -172,6 +216,16 @@ export async function directorySnapshot(redis: Redis): Promise<Record<string, st
     out[k] = Array.isArray(v) ? (v as string[]).slice().sort() : String(v);
   });
   return out;
+}
+
+/**
+ * The directory as its own API reads it, on either store: every tenant, and each named tenant's credentials
+ * for the named apps. Weaker than directorySnapshot (only what is named), for tests that run on the memory store.
+ */
+export async function directoryView(dir: Directory, tenants: readonly string[], appIds: readonly string[] = [DEMO_APP_ID]): Promise<Record<string, unknown>> {
+  const creds: Record<string, unknown> = {};
+  for (const t of tenants) for (const app of appIds) creds[`${t}/${app}`] = await dir.getAppCredential(t, app);
+  return { tenants: await dir.listTenants(), creds };
 }
 
 export async function rawRedis(url: string): Promise<Redis> {
