@@ -24,7 +24,8 @@ interface Target {
  * ratios, medians over several rounds. Then the memory of one koogate worker holding 100,000 distinct
  * sessions, and Redis bytes per session.
  * BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS and BENCH_SESSIONS (0: no memory run) tune it;
- * BENCH_TARGETS (comma-separated names) measures only some targets; NGINX names the nginx binary.
+ * BENCH_TARGETS (comma-separated names) measures only some targets; NGINX names the nginx binary;
+ * BENCH_BASELINE (another build's dist/src/main.js) adds that build as the target `baseline`.
  */
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
   const koogate = await startProc(main, [], await koogateEnv(1));
   // The access log's cost: the same koogate without it.
   const quiet = wanted('koogate no access log') ? await startProc(main, [], await koogateEnv(1, { KOOGATE_ACCESS_LOG: 'false' })) : undefined;
+  // BENCH_BASELINE: another build's dist/src/main.js, measured beside this one in the same run.
+  const baseline = process.env.BENCH_BASELINE ? await startProc(process.env.BENCH_BASELINE, [], await koogateEnv(1)) : undefined;
   // The same sessions (one Redis, one secret), served by two worker processes.
   const koogate2 = wanted('koogate 2 workers') ? await startProc(main, [], await koogateEnv(2)) : undefined;
   const spy = new Redis(redis.url);
@@ -72,11 +75,12 @@ async function main(): Promise<void> {
       ...(nginx ? [{ name: 'nginx', url: `${nginx.url}/api/items`, headers: {}, pid: nginx.pid }] : []),
       { name: 'bare proxy', url: `${bare.url}/api/items`, headers: {}, pid: bare.pid },
       { name: 'koogate', url: `${koogate.url}/api/items`, headers: session, pid: koogate.pid },
+      ...(baseline ? [{ name: 'baseline', url: `${baseline.url}/api/items`, headers: session, pid: baseline.pid }] : []),
       ...(quiet ? [{ name: 'koogate no access log', url: `${quiet.url}/api/items`, headers: session, pid: quiet.pid }] : []),
       ...(koogate2 ? [{ name: 'koogate 2 workers', url: `${koogate2.url}/api/items`, headers: session, pid: koogate2.pid }] : []),
     ];
     const targets = all.filter((t) => wanted(t.name));
-    for (const kg of targets.filter((t) => t.name.startsWith('koogate'))) {
+    for (const kg of targets.filter((t) => t.name.startsWith('koogate') || t.name === 'baseline')) {
       const check = await fetch(kg.url, { headers: kg.headers });
       if (check.status !== 200) throw new Error(`${kg.name} answered ${check.status}: the session is not logged in`);
     }
@@ -120,6 +124,7 @@ async function main(): Promise<void> {
       ratio('koogate / direct:     ', 'koogate', 'direct'),
       ratio('2 workers / 1 worker: ', 'koogate 2 workers', 'koogate'),
       ratio('access log on / off:  ', 'koogate', 'koogate no access log'),
+      ...(baseline ? [ratio('koogate / baseline:   ', 'koogate', 'baseline')] : []),
       `Redis commands per proxied request (logged-in session): ${(commands / Math.max(1, koogateRequests)).toFixed(3)}`,
       `errors: ${Object.entries(results).map(([k, v]) => `${k} ${v.reduce((a, x) => a + x.errors + x.non2xx, 0)}`).join(', ')}`,
     ];
@@ -129,6 +134,7 @@ async function main(): Promise<void> {
     spy.disconnect();
     await koogate.stop();
     await quiet?.stop();
+    await baseline?.stop();
     await koogate2?.stop();
     await bare.stop();
     await nginx?.stop();
