@@ -205,10 +205,24 @@ describe('KOOGATE_WORKERS=2: two worker processes on one port, on a real Redis',
   }, 40_000);
 
   // Last: it ends the process.
-  test('SIGTERM reaches every worker through the primary; the process exits 0 and starts no worker again', async () => {
+  test('SIGTERM reaches every worker through the primary, each drains its in-flight requests; the process exits 0 and starts no worker again', async () => {
     const workerPids = koogate.logs.filter((l) => l.includes('"worker listening"')).map((l) => (JSON.parse(l) as { pid: number }).pid);
+    // Slow requests on connections of their own, so both workers hold some when the signal comes.
+    const before = app.seen.filter((r) => r.url.startsWith('/slow')).length;
+    const slow = Array.from({ length: 8 }, () => fresh(`${koogate.url}/slow?ms=1500`, { cookie, accept: 'application/json' }));
+    await app.arrived('/slow', before + 8);
     process.kill(koogate.pid, 'SIGTERM');
+    const answers = await Promise.all(slow);
+    expect(answers.map((a) => [a.status, a.body])).toEqual(Array.from({ length: 8 }, () => [200, 'late']));
     expect(await koogate.exited).toBe(0);
+    // Both workers were draining: each logged some of the eight.
+    const drainedBy = new Set(
+      koogate.logs
+        .map((l) => JSON.parse(l) as Line)
+        .filter((l) => l.msg === 'request' && l.path === '/slow' && l.status === 200)
+        .map((l) => l.worker),
+    );
+    expect(drainedBy.size).toBe(2);
     const stop = koogate.logs.findIndex((l) => l.includes('"shutting down"'));
     expect(stop).toBeGreaterThan(-1);
     expect(koogate.logs.slice(stop).some((l) => l.includes('"worker started"') || l.includes('"worker died'))).toBe(false);
