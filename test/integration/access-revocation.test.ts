@@ -3,10 +3,10 @@ import { loadPublicKey } from '../../src/crypto/rsa-oaep';
 import type { Sandbox } from '../../src/sandbox/marketplace';
 import { DEMO_APP_ID, type Stack } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
-import { loginAtCallback } from '../support/login';
+import { login } from '../support/login';
 import { startRedis, type RedisServer } from '../support/redis';
 import { startReplicaPair, type Replica, type ReplicaPair } from '../support/replica';
-import { api, login, syncedStack } from '../support/stack';
+import { api, syncedStack } from '../support/stack';
 import { bodies, kitCalls } from '../support/kit';
 
 /**
@@ -24,7 +24,7 @@ describe('revocation by kit sync (one koogate, Redis)', () => {
   /** A logged-in browser, checked to be in. */
   async function loggedIn(userName: string, tenantId = 't-acme'): Promise<Client> {
     const client = new Client();
-    const hops = await login(stack, client, { tenantId, userName });
+    const hops = await login(client, stack.url, stack.sandbox, { tenantId, userName });
     expect(hops[hops.length - 1]!.status).toBe(200);
     expect(await status(client)).toBe(200);
     return client;
@@ -59,7 +59,7 @@ describe('revocation by kit sync (one koogate, Redis)', () => {
     expect(page.location).toBe(`${stack.url}/_koogate/login?returnTo=%2Fme`);
     expect(await status(bob)).toBe(200);
     // And cannot come back in.
-    const again = await login(stack, new Client(), { userName: 'lina' });
+    const again = await login(new Client(), stack.url, stack.sandbox, { userName: 'lina' });
     expect(again[again.length - 1]!.status).toBe(403);
   });
 
@@ -138,7 +138,7 @@ describe('revocation across two koogate processes on one Redis', () => {
 
   test('a user logged in at A and using both loses access at both right after B applies the cancel', async () => {
     const client = new Client();
-    expect((await loginAtCallback(client, a.url, sandbox, { userName: 'lina' })).status).toBe(302);
+    expect((await login(client, a.url, sandbox, { returnTo: '/', userName: 'lina', stopAtCallback: true })).at(-1)!.status).toBe(302);
     const cookie = client.cookieHeader(a.url);
     const at = async (url: string) => (await fetch(`${url}/api/whoami`, { headers: { ...api, cookie } })).status;
     // Both replicas know the session (and may hold it in their short-lived caches).

@@ -4,8 +4,9 @@ import { demoUserEntry, type Stack } from '../../src/sandbox/stack';
 import { basicBodies, basicCalls, postBasic } from '../support/basic';
 import { Client } from '../support/browserless-client';
 import { bodies, kitCalls } from '../support/kit';
+import { login } from '../support/login';
 import { startRedis, type RedisServer } from '../support/redis';
-import { api, login, syncedStack } from '../support/stack';
+import { api, syncedStack } from '../support/stack';
 
 /**
  * The basic (instance) interfaces over real HTTP at the production address, signed as KooGallery signs
@@ -35,7 +36,7 @@ describe.each(['redis', 'memory'] as const)('basic interfaces (%s store)', (kind
   /** A logged-in scripted browser of t-acme, checked to be in. */
   async function loggedIn(userName = 'zhangwei', tenantId = 't-acme'): Promise<Client> {
     const client = new Client();
-    const hops = await login(stack, client, { tenantId, userName });
+    const hops = await login(client, stack.url, stack.sandbox, { tenantId, userName });
     expect(hops[hops.length - 1]!.status).toBe(200);
     expect(await whoami(client)).toBe(200);
     return client;
@@ -274,7 +275,7 @@ describe.each(['redis', 'memory'] as const)('basic interfaces (%s store)', (kind
       expect(await whoami(lina)).toBe(401);
       expect(await whoami(globex)).toBe(200);
 
-      const page = await login(stack, new Client(), { userName: 'zhangwei' });
+      const page = await login(new Client(), stack.url, stack.sandbox, { userName: 'zhangwei' });
       const last = page[page.length - 1]!;
       expect(last.status).toBe(403);
       expect(last.text).toContain('KOOGATE_SUBSCRIPTION_INACTIVE');
@@ -300,7 +301,7 @@ describe.each(['redis', 'memory'] as const)('basic interfaces (%s store)', (kind
 
     test('a renewal restores login after a freeze', async () => {
       await ok(basic.send('updateInstanceStatus', basicBodies.status('inst-t-acme', 'FREEZE')));
-      const refused = await login(stack, new Client(), { userName: 'bob' });
+      const refused = await login(new Client(), stack.url, stack.sandbox, { userName: 'bob' });
       expect(refused[refused.length - 1]!.status).toBe(403);
       await ok(basic.send('refreshInstance', basicBodies.refresh('inst-t-acme', 'RENEWAL', '20991231235959')));
       await loggedIn('bob');
@@ -346,7 +347,7 @@ describe.each(['redis', 'memory'] as const)('basic interfaces (%s store)', (kind
       expect((await kit.send('tenantSync', bodies.tenant('t-globex', stack.sandbox.domainOf('t-globex'), { instanceId: early }))).resultCode).toBe('000000');
       expect(await whoami(wang)).toBe(401);
       await relinkGlobex(early);
-      const refused = await login(stack, new Client(), { tenantId: 't-globex', userName: 'wangfang' });
+      const refused = await login(new Client(), stack.url, stack.sandbox, { tenantId: 't-globex', userName: 'wangfang' });
       expect(refused[refused.length - 1]!.status).toBe(403);
       expect(refused[refused.length - 1]!.text).toContain('KOOGATE_SUBSCRIPTION_INACTIVE');
       await ok(basic.send('updateInstanceStatus', basicBodies.status(early, 'UNFREEZE')));
@@ -360,7 +361,7 @@ describe.each(['redis', 'memory'] as const)('basic interfaces (%s store)', (kind
       await ok(basic.send('releaseInstance', { instanceId: gone, testFlag: '1' }));
       expect(await whoami(wang)).toBe(401);
       await ok(basic.send('releaseInstance', { instanceId: gone, testFlag: '1' }));
-      const refused = await login(stack, new Client(), { tenantId: 't-globex', userName: 'john' });
+      const refused = await login(new Client(), stack.url, stack.sandbox, { tenantId: 't-globex', userName: 'john' });
       expect(refused[refused.length - 1]!.status).toBe(403);
       expect((await stack.koogate.directory.listUsers('t-globex', { limit: 100 })).total).toBe(2);
       expect(await stack.koogate.directory.subscriptionOf('t-globex', 'demo-app-0001')).toEqual({ allowed: false, status: 'released' });

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { WS_CLOSE_SESSION_ENDED } from '../../src/proxy/ws-registry';
 import { basicBodies, basicCalls } from '../support/basic';
 import { Client } from '../support/browserless-client';
-import { loginAtCallback } from '../support/login';
+import { login } from '../support/login';
 import { startReplicaPair, type ReplicaPair } from '../support/replica';
 import { api } from '../support/stack';
 import { startTestUpstream, type TestUpstream } from '../support/upstream';
@@ -51,7 +51,7 @@ describe('basic interfaces across two replicas on one Redis', () => {
   test('a freeze at A ends a session and a websocket held at B; UNFREEZE at B lets the user in again', async () => {
     const { a, b, sandbox } = pair;
     const client = new Client();
-    expect((await loginAtCallback(client, a.url, sandbox)).status).toBe(302);
+    expect((await login(client, a.url, sandbox, { returnTo: '/', stopAtCallback: true })).at(-1)!.status).toBe(302);
     const cookie = client.cookieHeader(a.url);
     const atBPage = () => fetch(`${b.url}/whoami`, { headers: { ...api, cookie } }).then((r) => r.status);
     expect(await atBPage()).toBe(200);
@@ -66,11 +66,11 @@ describe('basic interfaces across two replicas on one Redis', () => {
     expect((await atA.send('updateInstanceStatus', basicBodies.status('inst-t-acme', 'FREEZE'))).json.resultCode).toBe('000000');
     expect(await closed).toBe(WS_CLOSE_SESSION_ENDED);
     expect(await atBPage()).toBe(401);
-    const refused = await loginAtCallback(new Client(), b.url, sandbox);
+    const refused = (await login(new Client(), b.url, sandbox, { returnTo: '/', stopAtCallback: true })).at(-1)!;
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('KOOGATE_SUBSCRIPTION_INACTIVE');
 
     expect((await atB.send('updateInstanceStatus', basicBodies.status('inst-t-acme', 'UNFREEZE'))).json.resultCode).toBe('000000');
-    expect((await loginAtCallback(new Client(), b.url, sandbox)).status).toBe(302);
+    expect((await login(new Client(), b.url, sandbox, { returnTo: '/', stopAtCallback: true })).at(-1)!.status).toBe(302);
   });
 });

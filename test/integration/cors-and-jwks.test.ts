@@ -2,7 +2,8 @@ import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { request } from 'node:http';
 import type { Stack } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
-import { api, login, syncedStack } from '../support/stack';
+import { login } from '../support/login';
+import { api, syncedStack } from '../support/stack';
 import { startTestUpstream, type TestUpstream } from '../support/upstream';
 
 /** CORS preflights from a listed origin, answered without a session; the JWKS of a key rotation. */
@@ -79,7 +80,7 @@ describe('CORS preflight and the assertion JWKS', () => {
     expect(new Set(jwks.keys.map((k) => k.kid)).size).toBe(2);
     for (const k of jwks.keys) expect(k).toMatchObject({ kty: 'EC', alg: 'ES256' });
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     await client.request(`${stack.url}/api/me`, { headers: api });
     const jwt = String(upstream.seen[upstream.seen.length - 1]!.headers['x-koogate-assertion']);
     const [h, p, s] = jwt.split('.') as [string, string, string];

@@ -1,7 +1,7 @@
 import { silentLogger } from '../../src/observability/logger';
 import { startStack, type Stack } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
-import { login } from '../support/stack';
+import { login } from '../support/login';
 import { eventually } from '../support/webhook-receiver';
 
 /**
@@ -21,7 +21,7 @@ describe('demo: order details', () => {
 
   test('the /me page shows the organisation\'s order: type, charging mode, buyer', async () => {
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     let page = '';
     await eventually(async () => {
       page = (await client.request(`${stack.url}/me`)).text;

@@ -9,8 +9,9 @@ import { startStack, type Stack } from '../../src/sandbox/stack';
 import type { SandboxTenant } from '../../src/sandbox/marketplace';
 import { Client } from '../support/browserless-client';
 import { bodies, directoryView, kitCalls, kitChecks, post, result, type Answer } from '../support/kit';
+import { login } from '../support/login';
 import { startRedis, type RedisServer } from '../support/redis';
-import { DEMO_APP_ID, login, syncedStack } from '../support/stack';
+import { DEMO_APP_ID, syncedStack } from '../support/stack';
 
 /**
  * Kit sync (docs/protocol.md §3.1–3.4) against a running stack: real HTTP into koogate, signed the way
@@ -113,7 +114,7 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       });
       expect(auth.resultCode).toBe('000000');
       stack.sandbox.resetStats();
-      const hops = await login(stack, new Client(), { tenantId: 't-kit', userName: 'kuser' });
+      const hops = await login(new Client(), stack.url, stack.sandbox, { tenantId: 't-kit', userName: 'kuser' });
       const last = hops[hops.length - 1]!;
       expect(last.status).toBe(200);
       expect(last.text).toContain('Kit User');
@@ -124,7 +125,7 @@ describe.each(['memory', 'redis'] as const)('kit sync over HTTP (%s store)', (ki
       const wrong = secret('wrong');
       expect((await k.send('applicationSync', k.appBody('t-kit', { flag: 2, clientId: 'kit-client', clientSecret: wrong }))).resultCode).toBe('000000');
       expect(await stack.koogate.directory.getAppCredential('t-kit', DEMO_APP_ID)).toEqual({ clientId: 'kit-client', clientSecret: wrong });
-      const hops = await login(stack, new Client(), { tenantId: 't-kit', userName: 'kuser' });
+      const hops = await login(new Client(), stack.url, stack.sandbox, { tenantId: 't-kit', userName: 'kuser' });
       const last = hops[hops.length - 1]!;
       expect(last.status).not.toBe(200);
       // Put the right one back.

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '../support/browserless-client';
-import { loginAtCallback } from '../support/login';
+import { login } from '../support/login';
 import { startRedis, type RedisServer } from '../support/redis';
-import { api, DEMO_APP_ID, login, syncedStack } from '../support/stack';
+import { api, DEMO_APP_ID, syncedStack } from '../support/stack';
 import type { Stack } from '../../src/sandbox/stack';
 
 /** The whole login story over real HTTP, once per store backend. */
@@ -31,7 +31,7 @@ describe.each(['memory', 'redis'] as const)('login, proxy, renewal and logout (%
 
   test('a page request without a session goes to login and returns to the page with the user known', async () => {
     const client = new Client();
-    const hops = await login(stack, client, { path: '/me?tab=1' });
+    const hops = await login(client, stack.url, stack.sandbox, { path: '/me?tab=1' });
     expect(hops[0]!.status).toBe(302);
     expect(hops[0]!.location).toBe(`${stack.url}/_koogate/login?returnTo=%2Fme%3Ftab%3D1`);
     expect(hops[1]!.status).toBe(302);
@@ -52,7 +52,7 @@ describe.each(['memory', 'redis'] as const)('login, proxy, renewal and logout (%
 
   test('the app receives identity headers, never client copies of them, and never koogate cookies', async () => {
     const client = new Client();
-    await login(stack, client, { tenantId: 't-globex', userName: (stack.sandbox.tenants[1]!.users[0]!).userName });
+    await login(client, stack.url, stack.sandbox, { tenantId: 't-globex', userName: (stack.sandbox.tenants[1]!.users[0]!).userName });
     const echo = await client.request(`${stack.url}/api/echo`, {
       headers: { ...api, 'x-forwarded-user': 'admin', 'X-Forwarded-Tenant': 't-acme', 'x-koogate-anything': '1', cookie: '' },
     });
@@ -85,7 +85,7 @@ describe.each(['memory', 'redis'] as const)('login, proxy, renewal and logout (%
   test('the access token is renewed before it expires, always with the refresh token last returned', async () => {
     stack.sandbox.behaviour.expiresIn = 60; // inside the 120 s skew: every request renews
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     // Landing on /me after the callback was already a proxied request with a due token.
     expect(stack.sandbox.stats.refreshGrants).toBe(1);
     for (let i = 2; i <= 4; i++) {
@@ -100,7 +100,7 @@ describe.each(['memory', 'redis'] as const)('login, proxy, renewal and logout (%
   test('a dead refresh token ends the session: pages go to login, APIs get 401', async () => {
     stack.sandbox.behaviour.expiresIn = 60;
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     stack.sandbox.revokeRefreshTokens();
     const grantsBefore = stack.sandbox.stats.refreshGrants;
     const page = await client.request(`${stack.url}/me`);
@@ -114,7 +114,7 @@ describe.each(['memory', 'redis'] as const)('login, proxy, renewal and logout (%
 
   test('logout ends the koogate session and sends the browser through the marketplace logout', async () => {
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     const hops = await client.follow(`${stack.url}/_koogate/logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: stack.url } });
     const loggedOut = `${stack.url}/_koogate/logged-out`;
     expect(hops[0]!.status).toBe(303);
@@ -129,7 +129,7 @@ describe.each(['memory', 'redis'] as const)('login, proxy, renewal and logout (%
 
   test('GET on the logout route only shows a confirmation page', async () => {
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     const page = await client.request(`${stack.url}/_koogate/logout`);
     expect(page.status).toBe(200);
     expect(page.text).toContain('method="post"');
@@ -138,7 +138,7 @@ describe.each(['memory', 'redis'] as const)('login, proxy, renewal and logout (%
 
   test('a cross-site logout post is refused', async () => {
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     const res = await client.request(`${stack.url}/_koogate/logout`, { method: 'POST', headers: { origin: 'https://evil.example' } });
     expect(res.status).toBe(403);
     expect((await client.request(`${stack.url}/api/whoami`, { headers: api })).status).toBe(200);
@@ -244,10 +244,10 @@ describe.each(['memory', 'redis'] as const)('login, proxy, renewal and logout (%
 
   test('logging in again replaces the session: the old cookie is dead at once', async () => {
     const client = new Client();
-    await login(stack, client, { userName: 'zhangwei' });
+    await login(client, stack.url, stack.sandbox, { userName: 'zhangwei' });
     const oldCookie = client.cookieHeader(stack.url);
     expect((await fetch(`${stack.url}/api/whoami`, { headers: { ...api, cookie: oldCookie } })).status).toBe(200);
-    expect((await loginAtCallback(client, stack.url, stack.sandbox, { userName: 'lina' })).status).toBe(302);
+    expect((await login(client, stack.url, stack.sandbox, { returnTo: '/', userName: 'lina', stopAtCallback: true })).at(-1)!.status).toBe(302);
     expect(client.cookieHeader(stack.url)).not.toBe(oldCookie);
     expect((await fetch(`${stack.url}/api/whoami`, { headers: { ...api, cookie: oldCookie } })).status).toBe(401);
     const who = await client.request(`${stack.url}/api/whoami`, { headers: api });

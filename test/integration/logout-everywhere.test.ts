@@ -1,7 +1,8 @@
 import type { Stack } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
+import { login } from '../support/login';
 import { startRedis, type RedisServer } from '../support/redis';
-import { api, login, syncedStack } from '../support/stack';
+import { api, syncedStack } from '../support/stack';
 
 /** "Sign out on all devices": the logout confirmation's second button ends every session of that user. */
 describe('sign out on all devices (Redis)', () => {
@@ -25,7 +26,7 @@ describe('sign out on all devices (Redis)', () => {
 
   test('the confirmation page offers both: this browser, or all devices', async () => {
     const c = new Client();
-    await login(stack, c);
+    await login(c, stack.url, stack.sandbox);
     const page = await c.request(`${stack.url}/_koogate/logout`, { headers: { 'accept-language': 'en' } });
     expect(page.text).toContain('name="scope" value="this"');
     expect(page.text).toContain('name="scope" value="all"');
@@ -34,8 +35,8 @@ describe('sign out on all devices (Redis)', () => {
 
   test('scope=all ends the user’s other sessions too, then the marketplace session; other users keep theirs', async () => {
     const [laptop, phone, tablet, colleague] = [new Client(), new Client(), new Client(), new Client()];
-    for (const c of [laptop, phone, tablet]) await login(stack, c);
-    await login(stack, colleague, { userName: 'lina' });
+    for (const c of [laptop, phone, tablet]) await login(c, stack.url, stack.sandbox);
+    await login(colleague, stack.url, stack.sandbox, { userName: 'lina' });
     const logoutsBefore = stack.sandbox.stats.logouts;
     const hops = await logout(laptop, 'all');
     expect(hops[0]!.status).toBe(303);
@@ -48,7 +49,7 @@ describe('sign out on all devices (Redis)', () => {
 
   test('scope=this (and no scope, as before) ends only this browser’s session', async () => {
     const [a, b, c] = [new Client(), new Client(), new Client()];
-    for (const x of [a, b, c]) await login(stack, x);
+    for (const x of [a, b, c]) await login(x, stack.url, stack.sandbox);
     await logout(a, 'this');
     expect([await whoami(a), await whoami(b), await whoami(c)]).toEqual([401, 200, 200]);
     await logout(b);
@@ -57,7 +58,7 @@ describe('sign out on all devices (Redis)', () => {
 
   test('an unknown scope, or a cross-site post, ends nothing', async () => {
     const [a, b] = [new Client(), new Client()];
-    for (const x of [a, b]) await login(stack, x);
+    for (const x of [a, b]) await login(x, stack.url, stack.sandbox);
     for (const scope of ['everything', 'all\r\n', 'ALL']) {
       const res = await a.request(`${stack.url}/_koogate/logout`, {
         method: 'POST',

@@ -6,7 +6,8 @@ import { loadPublicKey } from '../../src/crypto/rsa-oaep';
 import { kitTimeStamp, sendKitCall } from '../../src/kit/client';
 import { basicBodies, basicCalls, postBasic } from '../support/basic';
 import { Client } from '../support/browserless-client';
-import { api, login, syncedStack } from '../support/stack';
+import { login } from '../support/login';
+import { api, syncedStack } from '../support/stack';
 
 type Line = Record<string, unknown>;
 
@@ -42,7 +43,7 @@ describe('metrics and the access log', () => {
   test('a scrape before and after a login, a renewal and a kit call shows the counters move', async () => {
     const before = await scrape();
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     const me = await client.request(`${stack.url}/api/whoami`, { headers: api });
     expect(me.status).toBe(200);
     const publicKey = loadPublicKey(stack.secrets.publicKeyPem);
@@ -131,7 +132,7 @@ describe('metrics and the access log', () => {
 
   test('an access-log line carries the request id the app saw, and no query', async () => {
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     const res = await client.request(`${stack.url}/api/echo?secret=hunter2`, { headers: api });
     expect(res.status).toBe(200);
     const id = res.headers.get('x-request-id');

@@ -4,8 +4,8 @@ import { createLogger } from '../../src/observability/logger';
 import { startSandbox, type Sandbox } from '../../src/sandbox/marketplace';
 import { newSecrets, stackEnv, startStack, type Stack } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
+import { login } from '../support/login';
 import { freePort, startRedis, type RedisServer } from '../support/redis';
-import { login } from '../support/stack';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 type Line = Record<string, unknown>;
@@ -105,7 +105,7 @@ describe('a stored secret sealed under a key that is not configured', () => {
     const before = await fetch(`${stack.url}/_koogate/readyz`);
     expect(before.status).toBe(200);
     for (const attempt of [1, 2]) {
-      const hops = await login(stack, new Client());
+      const hops = await login(new Client(), stack.url, stack.sandbox);
       const last = hops[hops.length - 1]!;
       expect({ attempt, status: last.status }).toEqual({ attempt, status: 503 });
       expect(last.text).toContain('KOOGATE_ENCRYPTION_KEY_MISSING');

@@ -3,8 +3,9 @@ import WebSocket from 'ws';
 import type { Stack } from '../../src/sandbox/stack';
 import { WS_CLOSE_SESSION_ENDED } from '../../src/proxy/ws-registry';
 import { Client } from '../support/browserless-client';
+import { login } from '../support/login';
 import { startRedis, type RedisServer } from '../support/redis';
-import { api, login, syncedStack } from '../support/stack';
+import { api, syncedStack } from '../support/stack';
 import { startTestUpstream, type TestUpstream } from '../support/upstream';
 
 /** koogate as the reverse proxy an ISV app lives behind: kinds of requests, streaming, websockets, failures. */
@@ -29,7 +30,7 @@ describe('the proxy in front of a real app', () => {
       },
     });
     client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
   });
   afterAll(async () => {
     await stack?.close();
@@ -181,7 +182,7 @@ describe('the proxy in front of a real app', () => {
 
     test('echo with identity, then closed with the documented code when the session ends', async () => {
       const tab = new Client();
-      await login(stack, tab, { userName: 'lina' });
+      await login(tab, stack.url, stack.sandbox, { userName: 'lina' });
       const ws = new WebSocket(wsUrl(), { headers: { cookie: tab.cookieHeader(stack.url) } });
       const messages: string[] = [];
       const closed = new Promise<number>((ok) => ws.on('close', (code) => ok(code)));
@@ -216,7 +217,7 @@ describe('the app down', () => {
     const stack = await syncedStack({ upstreamUrl: upstream.url });
     try {
       const client = new Client();
-      await login(stack, client);
+      await login(client, stack.url, stack.sandbox);
       await upstream.close();
       const page = await client.request(`${stack.url}/dashboard`);
       expect(page.status).toBe(502);

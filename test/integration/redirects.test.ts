@@ -1,7 +1,7 @@
 import type { Stack } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
 import { hostileTargets } from '../support/hostile-targets';
-import { loginAtCallback, loginCookie } from '../support/login';
+import { login, loginCookie } from '../support/login';
 import { getHead, rawRequest } from '../support/raw-http';
 import { syncedStack } from '../support/stack';
 
@@ -44,13 +44,13 @@ describe('redirects and links', () => {
   ];
 
   test.each(returnTos)('after login, returnTo %j lands on koogate', async (returnTo) => {
-    const cb = await loginAtCallback(new Client(), stack.url, stack.sandbox, { returnTo });
+    const cb = (await login(new Client(), stack.url, stack.sandbox, { returnTo, stopAtCallback: true })).at(-1)!;
     expect(cb.status).toBe(302);
     expectOwnPath(cb.headers.get('location')!, stack.url);
   });
 
   test('an ordinary returnTo is kept', async () => {
-    const cb = await loginAtCallback(new Client(), stack.url, stack.sandbox, { returnTo: '/reports/2026?q=a%20b#top' });
+    const cb = (await login(new Client(), stack.url, stack.sandbox, { returnTo: '/reports/2026?q=a%20b#top', stopAtCallback: true })).at(-1)!;
     expect(cb.headers.get('location')).toBe('/reports/2026?q=a%20b#top');
   });
 
@@ -70,7 +70,7 @@ describe('redirects and links', () => {
 
   test('logout sends the browser to the tenant marketplace logout, and on to koogate only', async () => {
     const client = new Client();
-    await loginAtCallback(client, stack.url, stack.sandbox);
+    await login(client, stack.url, stack.sandbox, { returnTo: '/', stopAtCallback: true });
     const res = await client.request(`${stack.url}/_koogate/logout`, { method: 'POST', headers: { origin: new URL(stack.url).origin, 'sec-fetch-site': 'same-origin' } });
     expect(res.status).toBe(303);
     const target = new URL(res.location!);

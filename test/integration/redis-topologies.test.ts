@@ -1,7 +1,8 @@
 import type { Stack } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
+import { login } from '../support/login';
 import { startCluster, startSentinel, type HaRedis } from '../support/redis-ha';
-import { api, login, syncedStack } from '../support/stack';
+import { api, syncedStack } from '../support/stack';
 
 /** koogate on the Redis topologies operators run besides a single server: Sentinel and Cluster. */
 describe.each([
@@ -25,7 +26,7 @@ describe.each([
     expect(await stack.koogate.directory.getTenant('t-acme')).toMatchObject({ tenantId: 't-acme' });
     stack.sandbox.behaviour.expiresIn = 60; // renewed on every request (default skew is 120 s)
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     const who = await client.request(`${stack.url}/api/whoami`, { headers: api });
     expect(JSON.parse(who.text)).toMatchObject({ user: 'zhangwei', tenant: 't-acme' });
     expect(stack.sandbox.stats.refreshGrants).toBeGreaterThanOrEqual(2);

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { WS_CLOSE_SESSION_ENDED } from '../../src/proxy/ws-registry';
 import { Client } from '../support/browserless-client';
-import { loginAtCallback } from '../support/login';
+import { login } from '../support/login';
 import { startReplicaPair, type ReplicaPair } from '../support/replica';
 import { startTestUpstream, type TestUpstream } from '../support/upstream';
 
@@ -22,7 +22,7 @@ describe('websockets across replicas', () => {
   test('logout at A closes the socket open at B with code 4401', async () => {
     const { a, b, sandbox } = pair;
     const client = new Client();
-    expect((await loginAtCallback(client, a.url, sandbox)).status).toBe(302);
+    expect((await login(client, a.url, sandbox, { returnTo: '/', stopAtCallback: true })).at(-1)!.status).toBe(302);
 
     const ws = new WebSocket(`${b.url.replace('http:', 'ws:')}/ws`, { headers: { cookie: client.cookieHeader(a.url) } });
     const closed = new Promise<number>((ok) => ws.on('close', (code) => ok(code)));

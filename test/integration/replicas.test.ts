@@ -1,6 +1,6 @@
 import type { Sandbox } from '../../src/sandbox/marketplace';
 import { Client } from '../support/browserless-client';
-import { loginAtCallback } from '../support/login';
+import { login } from '../support/login';
 import type { RedisServer } from '../support/redis';
 import { startReplicaPair, type Replica, type ReplicaPair } from '../support/replica';
 import { api } from '../support/stack';
@@ -37,7 +37,7 @@ describe('two replicas on one Redis', () => {
   async function loginWithTokenDue(): Promise<Client> {
     sandbox.behaviour.expiresIn = 60; // inside the 120 s skew: due at once
     const client = new Client();
-    const cb = await loginAtCallback(client, a.url, sandbox, { returnTo: '/api/whoami' });
+    const cb = (await login(client, a.url, sandbox, { returnTo: '/api/whoami', stopAtCallback: true })).at(-1)!;
     expect(cb.status).toBe(302);
     expect(cb.location).toBe(`${a.url}/api/whoami`);
     sandbox.behaviour.expiresIn = 7200; // the renewed token will not be due again

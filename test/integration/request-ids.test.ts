@@ -1,7 +1,8 @@
 import { createLogger } from '../../src/observability/logger';
 import type { Stack } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
-import { api, login, syncedStack } from '../support/stack';
+import { login } from '../support/login';
+import { api, syncedStack } from '../support/stack';
 import { startTestUpstream, type TestUpstream } from '../support/upstream';
 
 type Line = Record<string, unknown>;
@@ -44,7 +45,7 @@ describe('request ids on every proxied answer', () => {
 
   test("the app's answer carries the id the app was given", async () => {
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     const res = await client.request(`${stack.url}/api/x`, { headers: api });
     expect(res.status).toBe(200);
     const id = oneId(res.headers);
@@ -55,7 +56,7 @@ describe('request ids on every proxied answer', () => {
 
   test("an app that sends its own X-Request-Id keeps it, alone", async () => {
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     const res = await client.request(`${stack.url}/own-id`, { headers: api });
     expect(res.status).toBe(200);
     expect(oneId(res.headers)).toBe('app-chosen-id');
@@ -86,7 +87,7 @@ describe('request ids on every proxied answer', () => {
 
   test('an app that drops the connection gives a 502 page showing the id its log lines carry', async () => {
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     const res = await client.request(`${stack.url}/reset`, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(502);
     const id = oneId(res.headers);

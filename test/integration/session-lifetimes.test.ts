@@ -9,8 +9,9 @@ import { SessionService } from '../../src/sessions/session-service';
 import { MemoryStore } from '../../src/store/memory';
 import { GrantStore } from '../../src/tokens/grant-store';
 import { Client } from '../support/browserless-client';
+import { login } from '../support/login';
 import { startRedis, type RedisServer } from '../support/redis';
-import { api, login, syncedStack } from '../support/stack';
+import { api, syncedStack } from '../support/stack';
 
 const IDLE_S = 3600;
 
@@ -43,7 +44,7 @@ describe('session lifetimes and writes on Redis', () => {
 
   test('cookie and Redis TTL follow the idle window', async () => {
     const client = new Client();
-    const hops = await login(stack, client);
+    const hops = await login(client, stack.url, stack.sandbox);
     const cb = hops.find((h) => h.url.includes('/_koogate/callback'))!;
     const setCookie = cb.headers.getSetCookie().find((c) => c.startsWith('koogate.sid='))!;
     const expires = Date.parse(/Expires=([^;]+)/i.exec(setCookie)![1]!);
@@ -56,7 +57,7 @@ describe('session lifetimes and writes on Redis', () => {
 
   test('proxied requests of a live session write nothing to Redis', async () => {
     const client = new Client();
-    await login(stack, client);
+    await login(client, stack.url, stack.sandbox);
     const before = await writes();
     for (let i = 0; i < 20; i++) expect((await client.request(`${stack.url}/api/whoami`, { headers: api })).status).toBe(200);
     expect(await writes()).toBe(before);
@@ -66,9 +67,9 @@ describe('session lifetimes and writes on Redis', () => {
     const acme1 = new Client();
     const acme2 = new Client();
     const globex = new Client();
-    await login(stack, acme1, { userName: 'zhangwei' });
-    await login(stack, acme2, { userName: 'lina' });
-    await login(stack, globex, { tenantId: 't-globex', userName: stack.sandbox.tenants[1]!.users[0]!.userName });
+    await login(acme1, stack.url, stack.sandbox, { userName: 'zhangwei' });
+    await login(acme2, stack.url, stack.sandbox, { userName: 'lina' });
+    await login(globex, stack.url, stack.sandbox, { tenantId: 't-globex', userName: stack.sandbox.tenants[1]!.users[0]!.userName });
     expect(await stack.koogate.sessions.endSessions({ tenantId: 't-acme' })).toBeGreaterThanOrEqual(2);
     expect((await acme1.request(`${stack.url}/api/whoami`, { headers: api })).status).toBe(401);
     expect((await acme2.request(`${stack.url}/api/whoami`, { headers: api })).status).toBe(401);
@@ -80,9 +81,9 @@ describe('session lifetimes and writes on Redis', () => {
     const tab1 = new Client();
     const tab2 = new Client();
     const other = new Client();
-    await login(stack, tab1, { userName: 'bob' });
-    await login(stack, tab2, { userName: 'bob' });
-    await login(stack, other, { userName: 'lina' });
+    await login(tab1, stack.url, stack.sandbox, { userName: 'bob' });
+    await login(tab2, stack.url, stack.sandbox, { userName: 'bob' });
+    await login(other, stack.url, stack.sandbox, { userName: 'lina' });
     expect(await stack.koogate.sessions.endSessions({ tenantId: 't-acme', userName: 'bob' })).toBe(2);
     expect((await tab1.request(`${stack.url}/api/whoami`, { headers: api })).status).toBe(401);
     expect((await tab2.request(`${stack.url}/api/whoami`, { headers: api })).status).toBe(401);

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Stack } from '../../src/sandbox/stack';
 import { Client } from '../support/browserless-client';
-import { login, syncedStack } from '../support/stack';
+import { login } from '../support/login';
+import { syncedStack } from '../support/stack';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 const run = (env: Record<string, string>) => spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
@@ -35,7 +36,7 @@ describe('behind a TLS terminator (https public URL)', () => {
 
   test('the session cookie is Secure and set when the terminator says https, so users do not loop at login', async () => {
     const client = new Client({ accept: 'text/html', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'x-forwarded-proto': 'https' });
-    const hops = await login(stack, client);
+    const hops = await login(client, stack.url, stack.sandbox);
     const cb = hops.find((h) => h.url.includes('/_koogate/callback'))!;
     const sid = cb.headers.getSetCookie().find((c) => c.startsWith('koogate.sid='));
     expect(sid).toMatch(/; Secure/i);

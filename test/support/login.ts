@@ -5,31 +5,48 @@ import { Client, type Hop } from './browserless-client';
 export interface LoginOptions {
   tenantId?: string;
   userName?: string;
+  /** The app page the person opens first (default /me): koogate sends them to its login, and back there after it. */
+  path?: string;
+  /** Open koogate's login itself, asking to come back to this address, instead of an app page first. */
   returnTo?: string;
+  /** Stop at the callback's answer (its redirect not followed): no request has reached the app. */
+  stopAtCallback?: boolean;
 }
 
 /**
- * Logs `client` in at the koogate at `koogateUrl` — its login, the unified login form the person
- * submits, the callback — and stops at the callback's redirect: no proxied request has been made yet.
- * Returns the callback's answer.
+ * The one scripted login: a person opens an app page (or koogate's login), is sent to the unified login,
+ * submits its form, and koogate's callback signs them in and sends them back. Returns every hop, the
+ * callback's answer last when `stopAtCallback`. A unified login that refuses ends the hops with its answer.
+ * The callback is registered on one replica's URL; it is reached on `koogateUrl`, the one asked for.
  */
-export async function loginAtCallback(client: Client, koogateUrl: string, sandbox: Sandbox, opts: LoginOptions = {}): Promise<Hop> {
-  await client.request(`${koogateUrl}/_koogate/login?returnTo=${encodeURIComponent(opts.returnTo ?? '/')}`);
+export async function login(client: Client, koogateUrl: string, sandbox: Sandbox, opts: LoginOptions = {}): Promise<Hop[]> {
+  const hops: Hop[] = [];
+  if (opts.returnTo !== undefined) {
+    hops.push(await client.request(`${koogateUrl}/_koogate/login?returnTo=${encodeURIComponent(opts.returnTo)}`));
+  } else {
+    hops.push(...(await client.follow(`${koogateUrl}${opts.path ?? '/me'}`)));
+    const atLogin = hops[hops.length - 1]!;
+    if (!atLogin.url.startsWith(sandbox.url)) throw new Error(`expected to reach the unified login, got ${atLogin.status} ${atLogin.url}`);
+  }
   const authorize = await client.request(`${sandbox.url}/unified-login/authorize`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ appId: DEMO_APP_ID, tenantId: opts.tenantId ?? 't-acme', userName: opts.userName ?? 'zhangwei' }).toString(),
   });
-  if (!authorize.location) throw new Error(`the unified login refused: ${authorize.status} ${authorize.text.slice(0, 200)}`);
-  // The callback is registered on one replica's URL; reach it on the one asked for.
-  return client.request(authorize.location.replace(/^http:\/\/[^/]+/, koogateUrl));
+  hops.push(authorize);
+  if (!authorize.location || authorize.status < 300 || authorize.status >= 400) return hops;
+  const next = new URL(authorize.location);
+  const callback = next.pathname === '/_koogate/callback' ? `${koogateUrl}${next.pathname}${next.search}` : authorize.location;
+  hops.push(...(opts.stopAtCallback ? [await client.request(callback)] : await client.follow(callback)));
+  return hops;
 }
 
-/** A logged-in session's Cookie header for koogate. */
-export async function loginCookie(koogateUrl: string, sandbox: Sandbox, opts: LoginOptions = {}): Promise<string> {
+/** A logged-in session's Cookie header for koogate, from a login at koogate's own login page (nothing reaches the app). */
+export async function loginCookie(koogateUrl: string, sandbox: Sandbox, opts: Omit<LoginOptions, 'path' | 'stopAtCallback'> = {}): Promise<string> {
   const client = new Client();
-  const cb = await loginAtCallback(client, koogateUrl, sandbox, opts);
-  if (cb.status !== 302) throw new Error(`login failed: ${cb.status} ${cb.text.slice(0, 300)}`);
+  const hops = await login(client, koogateUrl, sandbox, { returnTo: '/', ...opts, stopAtCallback: true });
+  const cb = hops[hops.length - 1]!;
+  if (cb.status !== 302 || !cb.url.startsWith(`${koogateUrl}/_koogate/callback`)) throw new Error(`login failed: ${cb.status} ${cb.url} ${cb.text.slice(0, 300)}`);
   return client.cookieHeader(koogateUrl);
 }
 
