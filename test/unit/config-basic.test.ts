@@ -1,32 +1,11 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { ConfigError, loadConfig } from '../../src/config/config';
+import { loadConfig } from '../../src/config/config';
+import { configProblems, validEnv, type Env } from '../support/config-env';
 
 /** The settings of the production address and the basic interfaces. */
-let rsaPem: string;
-beforeAll(() => {
-  rsaPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-});
-
-const env = (over: Record<string, string | undefined> = {}) => ({
-  NODE_ENV: 'test',
-  KOOGATE_PUBLIC_URL: 'https://app.example.com',
-  KOOGATE_UPSTREAM_URL: 'http://127.0.0.1:3000',
-  KOOGATE_APP_ID: 'app-0001',
-  KOOGATE_KIT_ACCESS_KEY: 'AK_kit_0123456789abcdef',
-  KOOGATE_RSA_PRIVATE_KEY: rsaPem,
-  KOOGATE_SESSION_SECRET: 's'.repeat(40),
-  ...over,
-});
-
-function problems(over: Record<string, string | undefined>): string {
-  try {
-    loadConfig(env(over));
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems.join('\n');
-  }
-  throw new Error('accepted');
-}
+const env = (over: Env = {}) => validEnv({ NODE_ENV: 'test', ...over });
+const problems = (over: Env): string => configProblems(env(over)).join('\n');
+/** The kit access key of `env()`: a basic key may not be the same. */
+const KIT_KEY = env().KOOGATE_KIT_ACCESS_KEY!;
 
 describe('production address and basic settings', () => {
   test('defaults: /_koogate/produce, no basic key, frontEndUrl the public URL, no hook', () => {
@@ -60,9 +39,9 @@ describe('production address and basic settings', () => {
   });
 
   test('the basic key must differ from the kit key, and neither is quoted', () => {
-    const text = problems({ KOOGATE_BASIC_ACCESS_KEY: 'AK_kit_0123456789abcdef' });
+    const text = problems({ KOOGATE_BASIC_ACCESS_KEY: KIT_KEY });
     expect(text).toContain('KOOGATE_BASIC_ACCESS_KEY must differ from KOOGATE_KIT_ACCESS_KEY');
-    expect(text).not.toContain('AK_kit_0123456789abcdef');
+    expect(text).not.toContain(KIT_KEY);
   });
 
   test('a hook needs the webhook secret, signs with it, and its timeout is bounded', () => {

@@ -1,35 +1,12 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config/config';
+import { loadConfig } from '../../src/config/config';
+import { configProblems, validEnv, type Env } from '../support/config-env';
 
-/** The settings of koogate's own calls to KooGallery: hosts, the AK/SK pair and the usage deadlines. */
-let rsaPem: string;
-beforeAll(() => {
-  rsaPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-});
-const env = (over: Record<string, string | undefined> = {}) => ({
-  NODE_ENV: 'production',
-  KOOGATE_ENCRYPTION_KEYS: 'e'.repeat(40),
-  KOOGATE_STORE: 'memory',
-  KOOGATE_PUBLIC_URL: 'https://app.example.com',
-  KOOGATE_UPSTREAM_URL: 'http://127.0.0.1:3000',
-  KOOGATE_APP_ID: 'app-0001',
-  KOOGATE_KIT_ACCESS_KEY: 'AK_0123456789abcdef',
-  KOOGATE_RSA_PRIVATE_KEY: rsaPem,
-  KOOGATE_SESSION_SECRET: 's'.repeat(40),
-  ...over,
-});
-const problems = (over: Record<string, string | undefined>): string[] => {
-  try {
-    loadConfig(env(over));
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error('accepted');
-};
+/** The settings of koogate's own calls to KooGallery: hosts, the AK/SK pair and the usage deadlines, in production on the memory store. */
+const env = (over: Env = {}) => validEnv({ NODE_ENV: 'production', KOOGATE_ENCRYPTION_KEYS: 'e'.repeat(40), KOOGATE_STORE: 'memory', ...over });
+const problems = (over: Env): string[] => configProblems(env(over));
 
 describe('outbound settings', () => {
   test('defaults: Huawei\'s open API host and its documented fallback, no AK/SK, the usage deadlines', () => {

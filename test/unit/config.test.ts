@@ -1,48 +1,16 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_LOGIN_URL, isUnconfigured, loadConfig, SETTINGS, type Config } from '../../src/config/config';
+import { configProblems, rsaPrivateKeyPem, validEnv } from '../support/config-env';
 
 const REPO = join(__dirname, '..', '..');
-
-let rsaPem: string;
-beforeAll(() => {
-  rsaPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-});
-
-/** The smallest environment koogate accepts outside production (test/unit/production-config.test.ts adds production's rules). */
-function validEnv(over: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return {
-    KOOGATE_PUBLIC_URL: 'https://app.example.com',
-    KOOGATE_UPSTREAM_URL: 'http://127.0.0.1:3000',
-    KOOGATE_APP_ID: 'app-0001',
-    KOOGATE_KIT_ACCESS_KEY: 'AK_0123456789abcdef',
-    KOOGATE_RSA_PRIVATE_KEY: rsaPem,
-    KOOGATE_SESSION_SECRET: 's'.repeat(40),
-    ...over,
-  };
-}
-
-/** The problems a ConfigError names, or a failure when loadConfig does not throw one. */
-function problemsOf(env: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    const err = e as ConfigError;
-    // The message lists every problem, so an operator sees them all at once.
-    for (const p of err.problems) expect(err.message).toContain(p);
-    return err.problems;
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(Object.keys(env))}`);
-}
 
 const REQUIRED = ['KOOGATE_PUBLIC_URL', 'KOOGATE_UPSTREAM_URL', 'KOOGATE_APP_ID', 'KOOGATE_KIT_ACCESS_KEY', 'KOOGATE_SESSION_SECRET'];
 
 describe('loadConfig: an empty environment', () => {
   test('throws one ConfigError naming every required setting, the RSA key included', () => {
-    const problems = problemsOf({});
+    const problems = configProblems({});
     const text = problems.join('\n');
     for (const name of REQUIRED) expect(text).toContain(name);
     expect(text).toContain('KOOGATE_RSA_PRIVATE_KEY');
@@ -59,14 +27,14 @@ describe('loadConfig: an empty environment', () => {
 
   test('blank values count as missing', () => {
     const blank = Object.fromEntries(REQUIRED.map((n) => [n, '   ']));
-    const text = problemsOf({ ...blank, KOOGATE_RSA_PRIVATE_KEY: ' ' }).join('\n');
+    const text = configProblems({ ...blank, KOOGATE_RSA_PRIVATE_KEY: ' ' }).join('\n');
     for (const name of REQUIRED) expect(text).toContain(name);
     expect(text).toContain('KOOGATE_RSA_PRIVATE_KEY');
   });
 
   test('a missing required setting is named even when the rest is valid', () => {
     for (const name of REQUIRED) {
-      const problems = problemsOf(validEnv({ [name]: undefined }));
+      const problems = configProblems(validEnv({ [name]: undefined }));
       expect(problems).toHaveLength(1);
       expect(problems[0]).toContain(name);
     }
@@ -84,7 +52,7 @@ describe('loadConfig: a full valid environment', () => {
     expect(c.upstream.url.toString()).toBe('http://127.0.0.1:3000/');
     expect(c.appId).toBe('app-0001');
     expect(c.kitAccessKey).toBe('AK_0123456789abcdef');
-    expect(c.rsaPrivateKeyPem).toBe(rsaPem);
+    expect(c.rsaPrivateKeyPem).toBe(rsaPrivateKeyPem());
     expect(c.sessionSecrets).toEqual(['s'.repeat(40)]);
   });
 
@@ -172,14 +140,14 @@ describe('loadConfig: a full valid environment', () => {
   });
 
   test('the RSA key may come with literal \\n (one-line env files) or from a file', () => {
-    const oneLine = rsaPem.replace(/\n/g, '\\n');
-    expect(loadConfig(validEnv({ KOOGATE_RSA_PRIVATE_KEY: oneLine })).rsaPrivateKeyPem).toBe(rsaPem);
+    const oneLine = rsaPrivateKeyPem().replace(/\n/g, '\\n');
+    expect(loadConfig(validEnv({ KOOGATE_RSA_PRIVATE_KEY: oneLine })).rsaPrivateKeyPem).toBe(rsaPrivateKeyPem());
     const dir = mkdtempSync(join(tmpdir(), 'koogate-config-'));
     try {
       const file = join(dir, 'key.pem');
-      writeFileSync(file, rsaPem);
-      expect(loadConfig(validEnv({ KOOGATE_RSA_PRIVATE_KEY: undefined, KOOGATE_RSA_PRIVATE_KEY_FILE: file })).rsaPrivateKeyPem).toBe(rsaPem);
-      const problems = problemsOf(validEnv({ KOOGATE_RSA_PRIVATE_KEY: undefined, KOOGATE_RSA_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }));
+      writeFileSync(file, rsaPrivateKeyPem());
+      expect(loadConfig(validEnv({ KOOGATE_RSA_PRIVATE_KEY: undefined, KOOGATE_RSA_PRIVATE_KEY_FILE: file })).rsaPrivateKeyPem).toBe(rsaPrivateKeyPem());
+      const problems = configProblems(validEnv({ KOOGATE_RSA_PRIVATE_KEY: undefined, KOOGATE_RSA_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }));
       expect(problems.join('\n')).toMatch(/KOOGATE_RSA_PRIVATE_KEY_FILE.*ENOENT/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -192,7 +160,7 @@ describe('loadConfig: a full valid environment', () => {
       for (const content of ['', ' \n\t\n']) {
         const file = join(dir, 'empty');
         writeFileSync(file, content);
-        const problems = problemsOf(validEnv({ [name]: undefined, [`${name}_FILE`]: file }));
+        const problems = configProblems(validEnv({ [name]: undefined, [`${name}_FILE`]: file }));
         expect(problems.join('\n')).toContain(`${name}_FILE names an empty file (${file})`);
       }
     } finally {
@@ -227,19 +195,19 @@ describe('loadConfig: bad values are named', () => {
     ['RSA key not a PEM private key', { KOOGATE_RSA_PRIVATE_KEY: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC' }, /RSA private key/],
     ['RSA public key instead of private', { KOOGATE_RSA_PRIVATE_KEY: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' }, /RSA private key/],
   ])('%s', (_name, over, message) => {
-    const problems = problemsOf(validEnv(over));
+    const problems = configProblems(validEnv(over));
     expect(problems.join('\n')).toMatch(message);
   });
 
   test('several bad values: every one is named in one error', () => {
-    const text = problemsOf(validEnv({ PORT: 'abc', REDIS_URL: 'http://x', KOOGATE_SESSION_SECRET: 'short', KOOGATE_OAEP_VARIANT: 'md5', KOOGATE_PUBLIC_PATHS: 'x' })).join('\n');
+    const text = configProblems(validEnv({ PORT: 'abc', REDIS_URL: 'http://x', KOOGATE_SESSION_SECRET: 'short', KOOGATE_OAEP_VARIANT: 'md5', KOOGATE_PUBLIC_PATHS: 'x' })).join('\n');
     for (const name of ['PORT', 'REDIS_URL', 'KOOGATE_SESSION_SECRET', 'KOOGATE_OAEP_VARIANT', 'KOOGATE_PUBLIC_PATHS']) expect(text).toContain(name);
   });
 
   test('a problem message says what was wrong (the bad value or the rule)', () => {
-    expect(problemsOf(validEnv({ PORT: 'abc' })).join()).toMatch(/"abc"/);
-    expect(problemsOf(validEnv({ KOOGATE_OAEP_VARIANT: 'sha512' })).join()).toMatch(/sha512/);
-    expect(problemsOf(validEnv({ KOOGATE_SESSION_SECRET: 'short' })).join()).toMatch(/32/);
+    expect(configProblems(validEnv({ PORT: 'abc' })).join()).toMatch(/"abc"/);
+    expect(configProblems(validEnv({ KOOGATE_OAEP_VARIANT: 'sha512' })).join()).toMatch(/sha512/);
+    expect(configProblems(validEnv({ KOOGATE_SESSION_SECRET: 'short' })).join()).toMatch(/32/);
   });
 
   test('a secret never appears in a problem message', () => {
@@ -260,8 +228,8 @@ describe('loadConfig: bad values are named', () => {
     const token = 'a'.repeat(40);
     expect(loadConfig(validEnv({ KOOGATE_ADMIN_TOKEN: token })).adminToken).toBe(token);
     expect(loadConfig(validEnv()).adminToken).toBeUndefined();
-    expect(problemsOf(validEnv({ KOOGATE_ADMIN_TOKEN: 'short-admin' })).join()).toMatch(/KOOGATE_ADMIN_TOKEN must be at least 32/);
-    const same = problemsOf(validEnv({ KOOGATE_ADMIN_TOKEN: token, KOOGATE_API_TOKEN: token }));
+    expect(configProblems(validEnv({ KOOGATE_ADMIN_TOKEN: 'short-admin' })).join()).toMatch(/KOOGATE_ADMIN_TOKEN must be at least 32/);
+    const same = configProblems(validEnv({ KOOGATE_ADMIN_TOKEN: token, KOOGATE_API_TOKEN: token }));
     expect(same.join()).toMatch(/KOOGATE_ADMIN_TOKEN must differ from KOOGATE_API_TOKEN/);
     expect(same.join()).not.toContain(token);
   });
@@ -273,15 +241,15 @@ describe('loadConfig: bad values are named', () => {
     expect(loadConfig(validEnv({ REDIS_SENTINELS: '127.0.0.1:26379', KOOGATE_WORKERS: '2' })).workers).toBe(2);
     expect(loadConfig(validEnv({ KOOGATE_WORKERS: '1' })).workers).toBe(1); // one process: the memory store is fine
     for (const bad of ['0', '-1', '2.5', 'many', '257']) {
-      expect(problemsOf(validEnv({ ...redis, KOOGATE_WORKERS: bad })).join()).toContain(`KOOGATE_WORKERS must be auto or a whole number from 1 to 256 (got "${bad}")`);
+      expect(configProblems(validEnv({ ...redis, KOOGATE_WORKERS: bad })).join()).toContain(`KOOGATE_WORKERS must be auto or a whole number from 1 to 256 (got "${bad}")`);
     }
-    const refused = problemsOf(validEnv({ KOOGATE_WORKERS: '3' })).join('\n');
+    const refused = configProblems(validEnv({ KOOGATE_WORKERS: '3' })).join('\n');
     expect(refused).toContain('KOOGATE_WORKERS=3 runs 3 worker processes, which need a shared store');
     expect(refused).toContain('REDIS_URL');
   });
 
   test('a session secret list with no secret in it (",") is refused and named', () => {
-    const text = problemsOf(validEnv({ KOOGATE_SESSION_SECRET: ',' })).join('\n');
+    const text = configProblems(validEnv({ KOOGATE_SESSION_SECRET: ',' })).join('\n');
     expect(text).toContain('KOOGATE_SESSION_SECRET');
   });
 });

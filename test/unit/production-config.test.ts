@@ -1,42 +1,18 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, SETTINGS } from '../../src/config/config';
-
-let rsaPem: string;
-beforeAll(() => {
-  rsaPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-});
+import { loadConfig, SETTINGS } from '../../src/config/config';
+import { configProblems, validEnv, type Env } from '../support/config-env';
 
 const SESSION = 's'.repeat(40);
 const KEY = 'k'.repeat(40);
 
 /** A production environment that is safe: own encryption keys, Redis. */
-function production(over: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return {
-    NODE_ENV: 'production',
-    KOOGATE_PUBLIC_URL: 'https://app.example.com',
-    KOOGATE_UPSTREAM_URL: 'http://isv-app:3000',
-    KOOGATE_APP_ID: 'app-0001',
-    KOOGATE_KIT_ACCESS_KEY: 'AK_0123456789abcdef',
-    KOOGATE_RSA_PRIVATE_KEY: rsaPem,
-    KOOGATE_SESSION_SECRET: SESSION,
-    KOOGATE_ENCRYPTION_KEYS: KEY,
-    REDIS_URL: 'redis://redis:6379',
-    ...over,
-  };
+function production(over: Env = {}): Env {
+  return validEnv({ NODE_ENV: 'production', KOOGATE_UPSTREAM_URL: 'http://isv-app:3000', KOOGATE_SESSION_SECRET: SESSION, KOOGATE_ENCRYPTION_KEYS: KEY, REDIS_URL: 'redis://redis:6379', ...over });
 }
 
-function problems(env: Record<string, string | undefined>): string {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).message;
-  }
-  throw new Error('accepted');
-}
+const problems = (env: Env): string => configProblems(env).join('\n');
 
 describe('production refuses what would lose data on a restart', () => {
   test('a safe production environment is accepted', () => {

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { generateKeyPairSync } from 'node:crypto';
 import { loadConfig } from '../../src/config/config';
 import { decodeDelivery, encodeDelivery } from '../../src/webhook/delivery';
 import { eventData, webhookEvent } from '../../src/webhook/event';
 import { MAX_DELAY_FACTOR, nextRetry, retryDelay } from '../../src/webhook/retry';
 import { webhookSignature } from '../../src/webhook/signature';
+import { configProblems, validEnv, type Env } from '../support/config-env';
 
 describe('webhook event', () => {
   test('applicationSync: the secret is dropped, whether it was stored is said', () => {
@@ -76,25 +76,8 @@ describe('webhook delivery record', () => {
 });
 
 describe('webhook settings', () => {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const env = (over: Record<string, string | undefined> = {}) => ({
-    NODE_ENV: 'test',
-    KOOGATE_PUBLIC_URL: 'https://app.example.com',
-    KOOGATE_UPSTREAM_URL: 'http://127.0.0.1:3000',
-    KOOGATE_APP_ID: 'app-0001',
-    KOOGATE_KIT_ACCESS_KEY: 'AK_0123456789abcdef',
-    KOOGATE_RSA_PRIVATE_KEY: rsa,
-    KOOGATE_SESSION_SECRET: 's'.repeat(40),
-    ...over,
-  });
-  const problems = (over: Record<string, string | undefined>): string[] => {
-    try {
-      loadConfig(env(over));
-    } catch (e) {
-      return (e as { problems: string[] }).problems;
-    }
-    return [];
-  };
+  const env = (over: Env = {}) => validEnv({ NODE_ENV: 'test', ...over });
+  const problems = (over: Env): string[] => configProblems(env(over));
   const secret = 'w'.repeat(32);
 
   test('off without a URL (a lone secret is ignored)', () => {
