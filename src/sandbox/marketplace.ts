@@ -68,13 +68,14 @@ class SandboxServer implements Sandbox {
   loginUrlTemplate = '';
   behaviour: SandboxBehaviour;
   readonly tenants: SandboxTenant[];
-  readonly orderQuery = new OrderQueryRoom();
-  readonly usageIntake = new UsageIntakeRoom();
+  /** The fault room: every room's forced failures (the OAuth endpoints', the open API's) are answered by it. */
+  private readonly faults = new Faults();
+  readonly orderQuery = new OrderQueryRoom(this.faults);
+  readonly usageIntake = new UsageIntakeRoom(this.faults);
   readonly orders: SandboxOrders = new SandboxOrders(this);
 
   private readonly statsValue: SandboxStats = emptyStats();
   private readonly apps = new Map<string, SandboxApp>();
-  private readonly faults = new Faults();
   private readonly oauth: OAuthServer;
   private readonly rooms: Room[];
   private served?: Served;

@@ -1,4 +1,5 @@
 /** The stand-in marketplace's public shapes: what tests and the demo configure and read. */
+import type { SandboxFailure } from './rooms/faults';
 import type { OrderQueryRoom } from './rooms/order-query';
 import type { SandboxOrders } from './rooms/orders';
 import type { UsageIntakeRoom } from './rooms/usage-intake';
@@ -28,7 +29,7 @@ export interface SandboxApp {
   callbackUrl: string;
 }
 
-export type SandboxFailure = { status: number; body: unknown } | 'hang' | 'reset';
+export type { SandboxFailure };
 
 export interface SandboxBehaviour {
   /** Seconds; used for new access tokens. Default 7200. */

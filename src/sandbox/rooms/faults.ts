@@ -1,9 +1,12 @@
 import type { Request, Response } from 'express';
-import type { SandboxFailure } from '../types';
+
+/** A forced answer: a status with a body (JSON, or text when a string), no answer at all, or a reset connection. */
+export type SandboxFailure = { status: number; body: unknown } | 'hang' | 'reset';
 
 /**
  * The fault-injection room: delays, forced answers, requests that hang or whose connection is reset
- * (SandboxBehaviour's failToken, failUserinfo, tokenDelayMs, userinfoDelayMs). Any room may ask it.
+ * (SandboxBehaviour's failToken, failUserinfo, tokenDelayMs, userinfoDelayMs; the open API rooms' failNext).
+ * Any room may ask it.
  */
 export class Faults {
   private readonly timers = new Set<NodeJS.Timeout>();

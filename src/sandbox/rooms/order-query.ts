@@ -1,5 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { verifyRequest } from '../../outbound/aksk-signature';
+import type { Faults, SandboxFailure } from './faults';
 
 /**
  * The stand-in's order query: GET /api/mkp-openapi-public/global/v1/order/query?orderId=&orderLineId=,
@@ -24,9 +25,6 @@ export interface SandboxOrder {
   createTime?: string;
   orderLine: SandboxOrderLine[];
 }
-
-/** A forced answer: a status and JSON body, no answer at all, or a reset connection. */
-export type OpenApiFailure = { status: number; body: unknown } | 'hang' | 'reset';
 
 export interface OrderQueryStats {
   /** Every request that reached the route. */
@@ -67,11 +65,14 @@ export class OrderQueryRoom {
   /** AK → SK of the merchant accounts the stand-in knows. */
   readonly keys = new Map<string, string>();
   readonly orders = new Map<string, SandboxOrder>();
-  /** Answers forced on the next calls, one per call, before anything is checked. */
-  readonly failNext: OpenApiFailure[] = [];
+  /** Answers forced on the next calls, one per call, before anything is checked (applied by the fault room). */
+  readonly failNext: SandboxFailure[] = [];
   stats: OrderQueryStats = { calls: 0, verified: 0, refused: 0 };
 
-  constructor(orders: SandboxOrder[] = debugOrders()) {
+  constructor(
+    private readonly faults: Faults,
+    orders: SandboxOrder[] = debugOrders(),
+  ) {
     for (const o of orders) this.orders.set(o.orderId, o);
   }
 
@@ -87,8 +88,7 @@ export class OrderQueryRoom {
 
   private query(req: Request, res: Response): void {
     this.stats.calls++;
-    const failure = this.failNext.shift();
-    if (failure !== undefined) return applyFailure(req, res, failure);
+    if (this.faults.apply(req, res, this.failNext.shift())) return;
     const verdict = verifyRequest({ method: req.method, pathAndQuery: req.originalUrl, headers: req.headers, body: '' }, (ak) => this.keys.get(ak), Date.now(), SIGNATURE_WINDOW_MS);
     if (!verdict.ok) {
       this.stats.refused++;
@@ -111,10 +111,4 @@ export class OrderQueryRoom {
     }
     res.json({ resultCode: '000000', resultMsg: 'success', orderInfo: { ...order, orderLine: lines } });
   }
-}
-
-export function applyFailure(req: Request, res: Response, failure: OpenApiFailure): void {
-  if (failure === 'hang') return; // never answered; closing the stand-in destroys the socket
-  if (failure === 'reset') return void req.socket.destroy();
-  res.status(failure.status).json(failure.body);
 }

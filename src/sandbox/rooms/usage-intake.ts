@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { usageSignatureValid } from '../../outbound/usage-signature';
-import { applyFailure, type OpenApiFailure } from './order-query';
+import type { Faults, SandboxFailure } from './faults';
 
 /**
  * The stand-in's usage intake: POST /api/mkp-openapi-public/global/v1/isv/usage-data with headers `ts`,
@@ -43,11 +43,13 @@ export class UsageIntakeRoom {
   readonly payPerUse = new Set<string>();
   readonly accepted: AcceptedUsage[] = [];
   /** Answers forced on the next calls, one per call, before anything is checked. */
-  readonly failNext: OpenApiFailure[] = [];
+  readonly failNext: SandboxFailure[] = [];
   stats: UsageIntakeStats = { calls: 0, acceptedBatches: [], refusals: [] };
   private readonly seenSn = new Set<string>();
   private readonly seenSpan = new Set<string>();
   private readonly nonces = new Map<string, number>();
+
+  constructor(private readonly faults: Faults) {}
 
   /** Forgets every record, nonce, failure and count (between tests). */
   reset(): void {
@@ -80,7 +82,8 @@ export class UsageIntakeRoom {
     const failure = this.failNext.shift();
     if (failure !== undefined) {
       if (typeof failure === 'object') this.stats.refusals.push(String((failure.body as { error_code?: unknown })?.error_code ?? failure.status));
-      return applyFailure(req, res, failure);
+      this.faults.apply(req, res, failure);
+      return;
     }
     const body = typeof req.body === 'string' ? req.body : '';
     const header = (n: string) => (typeof req.headers[n] === 'string' ? (req.headers[n] as string) : '');
