@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { AccessChange } from '../core/access';
+import { parseBoundedJson } from '../core/bounded-json';
 import type { Directory } from '../directory/directory';
 import type { InstanceRecord } from '../directory/types';
 import { describeIssues, withoutNulls } from '../kit/fields';
@@ -9,10 +10,9 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { activitySchemas, isActivity, type Activity, type ActivityBody } from './activities';
 import type { BasicHook } from './hook';
-import { parseBoundedJson } from './json';
 import { newInstanceRecord, refresh, release, setStatus, upgrade } from './lifecycle';
 import { BASIC_RESULT, BasicFailure, basicSuccess, type BasicAnswer } from './result';
-import type { BasicQuery, BasicVerifier } from './verify';
+import { MAX_BASIC_JSON_DEPTH, type BasicQuery, type BasicVerifier } from './verify';
 
 export interface BasicDeps {
   verifier: BasicVerifier;
@@ -229,7 +229,7 @@ function answer(res: Response, a: BasicAnswer): void {
  */
 function claimedActivity(body: unknown): Activity | undefined {
   if (!Buffer.isBuffer(body) || body.length === 0) return undefined;
-  const parsed = parseBoundedJson(body.toString('utf8'));
+  const parsed = parseBoundedJson(body.toString('utf8'), MAX_BASIC_JSON_DEPTH);
   if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) return undefined;
   const named = (parsed.value as Record<string, unknown>)['activity'];
   return isActivity(named) ? named : undefined;

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import { parseBoundedJson } from '../core/bounded-json';
 import { canonicalPayload, isPlainObject } from '../crypto/kit-signature';
 import { verifyBasicV2Signature } from '../crypto/basic-lifecycle';
 import type { KeyValueStore } from '../store/store';
-import { parseBoundedJson } from './json';
 import { BASIC_RESULT, BasicFailure } from './result';
+
+/** Basic bodies are flat (productInfo is the one nested object): deeper nesting is refused before any signature work. */
+export const MAX_BASIC_JSON_DEPTH = 16;
 
 /** The query parameters of a basic call (docs/protocol.md §6.1). */
 export interface BasicQuery {
@@ -48,7 +51,7 @@ export class BasicVerifier {
     if (Math.abs(this.now() - Number(q.timestamp)) > this.opts.windowMs) {
       throw new BasicFailure(BASIC_RESULT.badParameter, 'timestamp is outside the accepted window');
     }
-    const parsed = parseBoundedJson(rawBody);
+    const parsed = parseBoundedJson(rawBody, MAX_BASIC_JSON_DEPTH);
     if (!parsed.ok) throw new BasicFailure(BASIC_RESULT.badParameter, parsed.problem);
     if (!isPlainObject(parsed.value)) throw new BasicFailure(BASIC_RESULT.badParameter, 'body must be a JSON object');
     const signed =

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isPlainObject, v1BodySign, verifyKitV2Signature, verifyV1AuthToken } from '../crypto/kit-signature';
+import { parseBoundedJson } from '../core/bounded-json';
 import type { KeyValueStore } from '../store/store';
 import { KIT_RESULT, KitFailure } from './result';
 import { parseKitTimeStamp } from './time-stamp';
@@ -123,34 +124,10 @@ export const MAX_JSON_DEPTH = 32;
  * 000002 refusal (a retry of the same bytes cannot succeed), never an internal error.
  */
 export function parseKitJson(raw: string): Record<string, unknown> {
-  if (jsonDepth(raw) > MAX_JSON_DEPTH) throw new KitFailure(KIT_RESULT.badParameter, `body is nested deeper than ${MAX_JSON_DEPTH} levels`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new KitFailure(KIT_RESULT.badParameter, 'body is not valid JSON');
-  }
-  if (!isPlainObject(parsed)) throw new KitFailure(KIT_RESULT.badParameter, 'body must be a JSON object');
-  return parsed;
-}
-
-/** The deepest nesting of `[` and `{` outside strings, in one pass and without recursion. */
-function jsonDepth(raw: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) max = depth;
-      if (max > MAX_JSON_DEPTH) return max;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return max;
+  const parsed = parseBoundedJson(raw, MAX_JSON_DEPTH);
+  if (!parsed.ok) throw new KitFailure(KIT_RESULT.badParameter, parsed.problem);
+  if (!isPlainObject(parsed.value)) throw new KitFailure(KIT_RESULT.badParameter, 'body must be a JSON object');
+  return parsed.value;
 }
 
 /** The signed parameters: every non-null top-level field as a string (structured ones as their JSON text). */

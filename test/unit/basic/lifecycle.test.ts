@@ -1,5 +1,4 @@
 import { parseExpireTime } from '../../../src/basic/activities';
-import { parseBoundedJson } from '../../../src/basic/json';
 import { newInstanceRecord, refresh, release, setStatus, unseenInstance, upgrade } from '../../../src/basic/lifecycle';
 import { BasicFailure } from '../../../src/basic/result';
 import { subscriptionAccess } from '../../../src/directory/subscription';
@@ -18,17 +17,6 @@ describe('parseExpireTime', () => {
   test.each(['2027123123595', '202712312359591', '20271301000000', '20270230000000', '20271231246000', '2027-12-31', '２０２７１２３１２３５９５９', ''])('%s is no time', (s) =>
     expect(parseExpireTime(s)).toBeNull(),
   );
-});
-
-describe('parseBoundedJson', () => {
-  test('parses within the limit, brackets inside strings do not count', () => {
-    expect(parseBoundedJson('{"a":{"b":["[[[[[[[[[[[[[[[[[[[["]}}', 3)).toEqual({ ok: true, value: { a: { b: ['[[[[[[[[[[[[[[[[[[[['] } } });
-    expect(parseBoundedJson('{"a":"\\"{{{{"}', 1)).toEqual({ ok: true, value: { a: '"{{{{' } });
-  });
-  test('refuses nesting past the limit before parsing, and text that is not JSON', () => {
-    expect(parseBoundedJson(`${'['.repeat(17)}${']'.repeat(17)}`)).toMatchObject({ ok: false, problem: expect.stringContaining('nested deeper than 16') });
-    expect(parseBoundedJson('{"a":')).toEqual({ ok: false, problem: 'body is not valid JSON' });
-  });
 });
 
 describe('instance lifecycle', () => {

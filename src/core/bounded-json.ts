@@ -1,13 +1,11 @@
 /**
- * JSON.parse with a nesting limit checked first, in one pass over the text: a body nested thousands of
- * levels deep is refused as a bad parameter instead of exhausting the stack of the serialiser that
- * canonicalises it for the signature. Basic bodies are flat (productInfo is the one nested object).
+ * JSON.parse with a nesting limit checked first, in one pass over the text and without recursion: a body
+ * nested thousands of levels deep is refused as a bad parameter instead of exhausting the stack of the
+ * serialiser that canonicalises it for a signature. The kit and basic routes both read their bodies so.
  */
-export const MAX_DEPTH = 16;
-
 export type Parsed = { ok: true; value: unknown } | { ok: false; problem: string };
 
-export function parseBoundedJson(text: string, maxDepth = MAX_DEPTH): Parsed {
+export function parseBoundedJson(text: string, maxDepth: number): Parsed {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
