@@ -2,22 +2,8 @@ import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { loginCookie } from '../support/login';
 import { getOrError as get } from '../support/raw-http';
-import { startReplicaStack, type ReplicaStack } from '../support/replica';
+import { startReplicaStack } from '../support/replica';
 import { startTestUpstream, type TestUpstream } from '../support/upstream';
-
-/** Resolves once `logs` holds a line containing `text`. */
-async function logged(stack: ReplicaStack, text: string): Promise<void> {
-  const child = stack.replica.child;
-  if (stack.replica.logs.some((l) => l.includes(text))) return;
-  await new Promise<void>((ok) => {
-    const onData = () => {
-      if (!stack.replica.logs.some((l) => l.includes(text))) return;
-      child.stdout!.off('data', onData);
-      ok();
-    };
-    child.stdout!.on('data', onData);
-  });
-}
 
 /** The whole of what arrives on a raw connection until the server closes it. */
 function untilClosed(socket: Socket): Promise<string> {
@@ -72,7 +58,7 @@ describe('graceful shutdown on SIGTERM', () => {
       await upstream.arrived('/slow', 21);
 
       stack.replica.child.kill('SIGTERM');
-      await logged(stack, '"draining: no new connections"');
+      await stack.replica.waitForLog((l) => l.msg === 'draining: no new connections');
       busy.write(`GET /_koogate/readyz HTTP/1.1\r\nHost: x\r\n\r\n`);
 
       // The listener no longer accepts.
