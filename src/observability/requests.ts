@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from './logger';
+import type { AccessRecord, Logger } from './logger';
 import type { Metrics } from './metrics';
 
 /** What koogate knows of one request while it runs: its id, when it began, and whose it is once known. */
@@ -81,7 +81,7 @@ export class RequestTracker {
     // express rewrites req.url inside mounted routers; originalUrl is what the client asked for.
     const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
     const q = url.indexOf('?');
-    log.info('request', {
+    const record: AccessRecord = {
       requestId: ctx.id,
       kind: ctx.kind,
       method: req.method,
@@ -91,7 +91,8 @@ export class RequestTracker {
       bytes,
       tenantId: ctx.tenantId,
       userName: ctx.userName,
-      ...(res.writableFinished ? {} : { aborted: true }),
-    });
+    };
+    if (!res.writableFinished) record.aborted = true;
+    log.request(record);
   }
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createLogger, redact, silentLogger } from '../../../src/observability/logger';
+import { createLogger, redact, silentLogger, type AccessRecord } from '../../../src/observability/logger';
 
 describe('logger redaction', () => {
   const SECRET_FIELDS = [
@@ -122,6 +122,39 @@ describe('logger redaction', () => {
     expect(clash!.match(/"log":/g)).toHaveLength(1);
     expect(clash!.match(/"msg":/g)).toHaveLength(1);
     expect(JSON.parse(empty!)).toEqual({ time: expect.any(String), level: 'info', msg: 'empty', log: 'access', worker: 2 });
+  });
+
+  test('the access line is the line info("request", record) writes, field for field and in order', () => {
+    const records: AccessRecord[] = [
+      { requestId: 'r-1', kind: 'proxy', method: 'GET', path: '/a', status: 200, ms: 1.5, bytes: 120, tenantId: 't-acme', userName: 'zhangwei' },
+      { requestId: 'r-2', kind: 'own', method: undefined, path: '/_koogate/healthz', status: 0, ms: 0, bytes: 0, aborted: true },
+      { requestId: 'r-3', kind: 'proxy', method: 'POST', path: '/x"\\\u0000\n/https://u:pw@evil.example/', status: 502, ms: 12.3, bytes: 9, tenantId: '租户\u2028', userName: 'a@b' },
+    ];
+    for (const base of [{ log: 'access' }, { log: 'access', worker: 2 }, { status: 'clash' }]) {
+      const direct: string[] = [];
+      const general: string[] = [];
+      const a = createLogger('info', (l) => void direct.push(l)).child(base);
+      const b = createLogger('info', (l) => void general.push(l)).child(base);
+      for (const r of records) {
+        a.request(r);
+        b.info('request', { ...r });
+      }
+      const strip = (l: string) => {
+        const o = JSON.parse(l) as Record<string, unknown>;
+        delete o.time;
+        return JSON.stringify(o);
+      };
+      expect(direct.map(strip)).toEqual(general.map(strip));
+      expect(direct.every((l) => l.endsWith('}\n') && !l.slice(0, -1).includes('\n'))).toBe(true);
+      expect(direct.join('')).not.toContain(':pw@');
+    }
+  });
+
+  test('the access line respects the level and the silent logger', () => {
+    const lines: string[] = [];
+    createLogger('warn', (l) => void lines.push(l)).request({ requestId: 'r', kind: 'proxy', method: 'GET', path: '/', status: 200, ms: 1, bytes: 1 });
+    expect(lines).toEqual([]);
+    expect(() => silentLogger.request({ requestId: 'r', kind: 'proxy', method: 'GET', path: '/', status: 200, ms: 1, bytes: 1 })).not.toThrow();
   });
 
   test('the time is the current time, to the millisecond', () => {
