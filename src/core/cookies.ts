@@ -5,17 +5,25 @@
  */
 export function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) {
-      const v = part.slice(eq + 1).trim();
-      try {
-        return decodeURIComponent(v);
-      } catch {
-        return v;
+  // One pass over the header by index: no array of parts, and a part's name is cut out only when it
+  // can be this one (it holds the name); on every proxied request this is the whole cookie parse.
+  for (let start = 0; start <= header.length; ) {
+    let end = header.indexOf(';', start);
+    if (end < 0) end = header.length;
+    const eq = header.indexOf('=', start);
+    if (eq >= 0 && eq < end && eq - start >= name.length) {
+      const key = header.slice(start, eq);
+      if (key.includes(name) && key.trim() === name) {
+        const v = header.slice(eq + 1, end).trim();
+        if (!v.includes('%')) return v;
+        try {
+          return decodeURIComponent(v);
+        } catch {
+          return v;
+        }
       }
     }
+    start = end + 1;
   }
   return undefined;
 }
