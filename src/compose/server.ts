@@ -444,8 +444,11 @@ function buildHealth(store: KeyValueStore, workerId: number | undefined, log: Lo
 }
 
 async function listen(config: Config, gateway: Gateway, drain: Drain, log: Logger, announce: boolean): Promise<{ server: Server; url: string }> {
-  const server = createServer(gateway.handle);
-  server.prependListener('request', drain.track);
+  // One 'request' listener: with two, every request's emit would copy the listener array first.
+  const server = createServer((req, res) => {
+    drain.track(req, res);
+    gateway.handle(req, res);
+  });
   server.on('upgrade', gateway.upgrade);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);

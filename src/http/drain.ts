@@ -10,7 +10,7 @@ export class Drain {
   private draining = false;
   private onIdle?: () => void;
 
-  /** The server's 'request' listener (prepended, so it sees every request first). */
+  /** Called first for every request the server takes. */
   readonly track = (_req: IncomingMessage, res: ServerResponse): void => {
     if (this.draining) res.shouldKeepAlive = false;
     this.open++;
