@@ -48,7 +48,11 @@ async function main(): Promise<void> {
       if (config.metrics) await startMetricsListener(primary, config.metrics.port, config.metrics.host, root);
       primary.start();
       installLastResort(process, root, (reason) => primary.stop(reason, true));
-      process.exit(await primary.done);
+      const code = await primary.done;
+      // The workers' last lines, relayed, may still be on their way out of this process: let them go first.
+      setTimeout(() => process.exit(code), 5000).unref();
+      await Promise.all([process.stdout, process.stderr].map((s) => new Promise((ok) => s.write('', ok))));
+      process.exit(code);
     }
     const workerId = cluster.isWorker ? cluster.worker!.id : undefined;
     const koogate = await startKoogate(config, workerId === undefined ? root : root.child({ worker: workerId }), { workerId });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { LogFields, Logger } from '../observability/logger';
 import { aggregateScrapes, METRICS_CONTENT_TYPE } from '../observability/metrics';
 import type { MetricsSource } from '../observability/metrics-server';
+import { relayLines } from './output';
 import { isClusterMessage, type MetricsAnswer, type ReadinessAnswer, type StatusRequest, type ToWorker, type WorkerCounts } from './messages';
 
 export interface PrimaryOptions {
@@ -41,9 +42,11 @@ export class Primary implements MetricsSource {
   private readonly probeTimeoutMs: number;
   private readonly scrapes = new Map<number, (a: MetricsAnswer | undefined) => void>();
   private readonly metricsTimeoutMs: number;
-  private exited!: (code: number) => void;
-  /** Resolves with the exit code once every worker is gone after a stop (or a failed start). */
-  readonly done = new Promise<number>((ok) => (this.exited = ok));
+  /** Workers' output still being relayed: a worker's last lines may follow its exit event. */
+  private readonly relaying = new Set<Promise<void>>();
+  private finished!: (code: number) => void;
+  /** Resolves with the exit code once every worker is gone, its last lines written, after a stop (or a failed start). */
+  readonly done = new Promise<number>((ok) => (this.finished = ok));
 
   constructor(private readonly o: PrimaryOptions) {
     this.probeTimeoutMs = o.probeTimeoutMs ?? 2000;
@@ -52,7 +55,8 @@ export class Primary implements MetricsSource {
 
   start(): void {
     // Structured clone on the IPC channel: a gauge's NaN (a queue the store could not size) stays NaN.
-    cluster.setupPrimary({ serialization: 'advanced' });
+    // Each worker's stdout and stderr a pipe of its own, relayed here in whole lines (cluster/output.ts).
+    cluster.setupPrimary({ serialization: 'advanced', stdio: [0, 'pipe', 'pipe', 'ipc'] });
     cluster.on('listening', this.onListening);
     cluster.on('exit', this.onExit);
     cluster.on('message', this.onMessage);
@@ -63,6 +67,12 @@ export class Primary implements MetricsSource {
 
   private fork(): void {
     const w = cluster.fork();
+    for (const [from, to] of [[w.process.stdout, process.stdout], [w.process.stderr, process.stderr]] as const) {
+      if (!from) continue;
+      const relay = relayLines(from, to);
+      this.relaying.add(relay);
+      void relay.then(() => this.relaying.delete(relay));
+    }
     this.o.log.info('worker started', { worker: w.id, pid: w.process.pid });
   }
 
@@ -100,6 +110,10 @@ export class Primary implements MetricsSource {
       if (!this.stopping) this.fork();
     }, delayMs).unref();
   };
+
+  private exited(code: number): void {
+    void Promise.all([...this.relaying]).then(() => this.finished(code));
+  }
 
   /** Relays the stop to every worker (each drains), then ends the process once all have exited; `failed`: exit 1 in any case. */
   stop(reason: string, failed = false): void {

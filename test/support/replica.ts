@@ -10,6 +10,11 @@ export interface Replica {
   pid: number;
   /** Every log line the process wrote. */
   logs: string[];
+  /**
+   * Every line of stdout and of stderr as written, each stream split on its own (a last line without a
+   * newline included once the process has closed them).
+   */
+  output: { stream: 'stdout' | 'stderr'; line: string }[];
   /** The OS process, for signals. */
   child: ChildProcess;
   /**
@@ -38,12 +43,22 @@ export async function startReplica(env: Record<string, string>, entry = MAIN): P
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  const output: Replica['output'] = [];
+  const rest = { stdout: '', stderr: '' };
+  const split = (stream: 'stdout' | 'stderr') => (b: Buffer) => {
+    const lines = (rest[stream] + b.toString()).split('\n');
+    rest[stream] = lines.pop()!;
+    for (const line of lines) output.push({ stream, line });
+  };
+  child.stdout!.on('data', split('stdout'));
+  child.stderr!.on('data', split('stderr'));
   const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
   const waiters: { match: (line: Record<string, unknown>) => boolean; ok: (line: Record<string, unknown>) => void; fail: (e: Error) => void }[] = [];
   let ended = false;
   // 'close', not 'exit': the last lines may still be on their way through the pipe when the process exits.
   child.once('close', (code) => {
     ended = true;
+    for (const stream of ['stdout', 'stderr'] as const) if (rest[stream] !== '') output.push({ stream, line: rest[stream] });
     for (const w of waiters.splice(0)) w.fail(new Error(`koogate ended (${code}) without the log line awaited`));
   });
   const parse = (line: string): Record<string, unknown> | undefined => {
@@ -79,6 +94,7 @@ export async function startReplica(env: Record<string, string>, entry = MAIN): P
     url,
     pid: child.pid!,
     logs,
+    output,
     child,
     exited,
     waitForLog: (match) =>
