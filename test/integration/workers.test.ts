@@ -144,6 +144,22 @@ describe('KOOGATE_WORKERS=2: two worker processes on one port, on a real Redis',
     expect(after).toMatch(/^koogate_websockets_open 0$/m);
   });
 
+  test('a worker that does not answer is left out of a scrape, which still answers for the other', async () => {
+    const workers = koogate.logs.filter((l) => l.includes('"worker listening"')).map((l) => JSON.parse(l) as { worker: number; pid: number });
+    const frozen = workers[0]!;
+    process.kill(frozen.pid, 'SIGSTOP');
+    try {
+      const r = await fresh(metricsUrl);
+      expect(r.status).toBe(200);
+      expect(sample(r.body, 'koogate_workers_scraped')).toBe(1);
+      expect(r.body).toMatch(/^koogate_proxy_request_duration_seconds_count\{status_class="2xx"\} /m);
+      await koogate.waitForLog(msg('worker left out of a metrics scrape', (l) => l.worker === frozen.worker && l.reason === 'not answering'));
+    } finally {
+      process.kill(frozen.pid, 'SIGCONT');
+    }
+    expect(sample((await fresh(metricsUrl)).body, 'koogate_workers_scraped')).toBe(2);
+  });
+
   test('readyz answers for every worker: ready while each reaches Redis, 503 from any worker while Redis is down', async () => {
     const ready = await fresh(`${koogate.url}/_koogate/readyz`);
     expect(ready.status).toBe(200);
