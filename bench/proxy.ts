@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { startSandbox } from '../src/sandbox/marketplace';
-import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants } from '../src/sandbox/stack';
+import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants, type StackSecrets } from '../src/sandbox/stack';
 import { freePort, startRedis } from '../test/support/redis';
 import { loginCookie } from '../test/support/login';
 import { findNginx, NGINX_INSTALL_HINT, startNginx } from './nginx';
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
       `errors: ${Object.entries(results).map(([k, v]) => `${k} ${v.reduce((a, x) => a + x.errors + x.non2xx, 0)}`).join(', ')}`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
-    if (sessionCount > 0) process.stdout.write(`${await memoryRun(koogate, redis.url, spy, secrets.sessionSecret, cookie, sessionCount)}\n`);
+    if (sessionCount > 0) process.stdout.write(`${await memoryRun(koogate, redis.url, spy, secrets, cookie, sessionCount)}\n`);
   } finally {
     spy.disconnect();
     await koogate.stop();
@@ -149,22 +149,26 @@ async function main(): Promise<void> {
  * `count` distinct logged-in sessions, which its session cache and cookie memo then hold; and the Redis
  * memory those sessions take.
  */
-async function memoryRun(koogate: Proc, redisUrl: string, spy: Redis, sessionSecret: string, loggedIn: string, count: number): Promise<string> {
+async function memoryRun(koogate: Proc, redisUrl: string, spy: Redis, secrets: StackSecrets, loggedIn: string, count: number): Promise<string> {
   const rssBefore = await rssBytes(koogate.pid);
   const redisBefore = await usedMemory(spy);
   process.stderr.write(`memory: writing ${count} sessions…\n`);
-  const cookies = await seedSessions({ redisUrl, sessionSecret, cookieName: 'koogate.sid', loggedInCookie: loggedIn }, count);
+    // Sealed as koogate seals them: under KOOGATE_ENCRYPTION_KEYS (the demo's derivation from the session secret is refused in production).
+  const encryptionKeys = secrets.encryptionKey ? [secrets.encryptionKey] : [secrets.sessionSecret];
+  const cookies = await seedSessions({ redisUrl, sessionSecret: secrets.sessionSecret, encryptionKeys, cookieName: 'koogate.sid', loggedInCookie: loggedIn }, count);
   const redisPerSession = ((await usedMemory(spy)) - redisBefore) / count;
   process.stderr.write(`memory: one request from each…\n`);
   const pool = new Pool(koogate.url, { connections: 32 });
   let next = 0;
   let ok = 0;
+  const statuses: Record<number, number> = {};
   await Promise.all(
     Array.from({ length: 64 }, async () => {
       while (next < cookies.length) {
         const res = await pool.request({ path: '/api/items', method: 'GET', headers: { cookie: cookies[next++]!, accept: 'application/json' } });
         await res.body.dump();
         if (res.statusCode === 200) ok++;
+        else statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
       }
     }),
   );
@@ -172,7 +176,7 @@ async function memoryRun(koogate: Proc, redisUrl: string, spy: Redis, sessionSec
   const rssAfter = await rssBytes(koogate.pid);
   const mib = (b: number) => (b / 1024 / 1024).toFixed(1);
   return [
-    `Memory, one worker, ${count} distinct logged-in sessions (${ok} answered 200):`,
+    `Memory, one worker, ${count} distinct logged-in sessions (${ok} answered 200${Object.keys(statuses).length ? `; others: ${JSON.stringify(statuses)}` : ''}):`,
     `  RSS ${mib(rssBefore)} MiB before, ${mib(rssAfter)} MiB after: ${((rssAfter - rssBefore) / count).toFixed(0)} bytes per session`,
     `  Redis ${(redisPerSession / 1024).toFixed(2)} KiB per session (record, grant, index entries): ${mib(redisPerSession * count)} MiB for all`,
   ].join('\n');

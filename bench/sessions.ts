@@ -13,6 +13,8 @@ import { GrantStore } from '../src/tokens/grant-store';
 export interface SessionSeed {
   redisUrl: string;
   sessionSecret: string;
+  /** KOOGATE_ENCRYPTION_KEYS as koogate reads them (the grants are sealed under the first). */
+  encryptionKeys: string[];
   cookieName: string;
   /** A session a real login created: its user is the one every copy carries. */
   loggedInCookie: string;
@@ -31,7 +33,7 @@ export async function seedSessions(seed: SessionSeed, count: number): Promise<st
   await redis.connect();
   try {
     const store = new RedisStore(redis);
-    const grants = new GrantStore(store, Sealer.fromSecrets([seed.sessionSecret]), { absoluteMs: 30 * DAY_MS, refreshTokenMs: 30 * DAY_MS });
+    const grants = new GrantStore(store, Sealer.fromSecrets(seed.encryptionKeys), { absoluteMs: 30 * DAY_MS, refreshTokenMs: 30 * DAY_MS });
     const layer = createSessionLayer({ secrets: [seed.sessionSecret], cookieName: seed.cookieName, secure: false, maxAgeMs: 30 * DAY_MS, redis });
     const service = new SessionService(store, layer.store, grants, { idleMs: 8 * 3600_000, absoluteMs: 30 * DAY_MS }, silentLogger, new LocalBus());
     const cookie = new SessionCookie(seed.cookieName, [seed.sessionSecret], { secure: false });
