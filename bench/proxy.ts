@@ -19,8 +19,10 @@ interface Target {
 
 /**
  * `npm run bench`: in one run on one machine, the app direct, nginx (when installed; one worker, keep-alive
- * upstream, no auth), a bare Node reverse proxy (http-proxy with keep-alive, no auth), koogate with a
- * logged-in session on a real Redis, and koogate with two workers; requests/s, p50/p99 latency and the
+ * upstream, no auth), a bare Node reverse proxy (http-proxy with keep-alive, no auth), the floor of any
+ * proxy on node:http and undici (bench/floor-proxy.ts), koogate as operators run it (a logged-in session
+ * on a real Redis, metrics and access log on), the same without its access log, and koogate with two
+ * workers; requests/s, p50/p99 latency and the
  * ratios, medians over several rounds. Then the memory of one koogate worker holding 100,000 distinct
  * sessions, and Redis bytes per session.
  * BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS and BENCH_SESSIONS (0: no memory run) tune it;
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
   const redis = await startRedis();
   const upstream = await startProc(here('upstream-server.js'), []);
   const bare = await startProc(here('bare-proxy.js'), [upstream.url]);
+  const floor = await startProc(here('floor-proxy.js'), [upstream.url]);
   const nginxBinary = findNginx();
   if (!nginxBinary) process.stderr.write(`${NGINX_INSTALL_HINT}\n`);
   const nginx: Proc | undefined = nginxBinary ? await startNginx(nginxBinary, upstream.url, await freePort()) : undefined;
@@ -74,6 +77,7 @@ async function main(): Promise<void> {
       { name: 'direct', url: `${upstream.url}/api/items`, headers: {} },
       ...(nginx ? [{ name: 'nginx', url: `${nginx.url}/api/items`, headers: {}, pid: nginx.pid }] : []),
       { name: 'bare proxy', url: `${bare.url}/api/items`, headers: {}, pid: bare.pid },
+      { name: 'node floor', url: `${floor.url}/api/items`, headers: {}, pid: floor.pid },
       { name: 'koogate', url: `${koogate.url}/api/items`, headers: session, pid: koogate.pid },
       ...(baseline ? [{ name: 'baseline', url: `${baseline.url}/api/items`, headers: session, pid: baseline.pid }] : []),
       ...(quiet ? [{ name: 'koogate no access log', url: `${quiet.url}/api/items`, headers: session, pid: quiet.pid }] : []),
@@ -122,6 +126,8 @@ async function main(): Promise<void> {
       nginx ? ratio('koogate / nginx:      ', 'koogate', 'nginx') : 'koogate / nginx:       not measured (nginx is not installed; see above)',
       ratio('koogate / bare proxy: ', 'koogate', 'bare proxy'),
       ratio('koogate / direct:     ', 'koogate', 'direct'),
+      ratio('koogate / node floor: ', 'koogate', 'node floor'),
+      ...(nginx ? [ratio('node floor / nginx:   ', 'node floor', 'nginx')] : []),
       ratio('2 workers / 1 worker: ', 'koogate 2 workers', 'koogate'),
       ratio('access log on / off:  ', 'koogate', 'koogate no access log'),
       ...(baseline ? [ratio('koogate / baseline:   ', 'koogate', 'baseline')] : []),
@@ -137,6 +143,7 @@ async function main(): Promise<void> {
     await baseline?.stop();
     await koogate2?.stop();
     await bare.stop();
+    await floor.stop();
     await nginx?.stop();
     await upstream.stop();
     await sandbox.close();
