@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AccessRecord, Logger } from './logger';
 import type { Metrics } from './metrics';
 
@@ -17,7 +18,8 @@ export interface RequestContext {
 
 const CONTEXT = Symbol('koogate.request');
 const TRACKER = Symbol('koogate.tracker');
-type Tracked = IncomingMessage & { [CONTEXT]?: RequestContext; [TRACKER]?: RequestTracker };
+/** What the 'close' listener needs besides the context: the tracker, and the connection (`req.socket` may be gone by then). */
+type Tracked = IncomingMessage & { [CONTEXT]?: RequestContext; [TRACKER]?: { tracker: RequestTracker; socket: Socket } };
 
 /** The context `RequestTracker.begin` attached to this request (express hands on the same object). */
 export function requestContext(req: IncomingMessage): RequestContext | undefined {
@@ -34,7 +36,8 @@ export function requestFields(req: IncomingMessage): { requestId?: string } {
 function closed(this: ServerResponse): void {
   const req = this.req as Tracked;
   const ctx = req[CONTEXT];
-  if (ctx) req[TRACKER]?.end(req, this, ctx, req.socket.bytesWritten - ctx.bytesBefore);
+  const t = req[TRACKER];
+  if (ctx && t) t.tracker.end(req, this, ctx, t.socket.bytesWritten - ctx.bytesBefore);
 }
 
 /** Ids a proxy may hand us: short, visible ASCII without spaces or quotes (UUIDs, hex, base64url, dotted). */
@@ -63,7 +66,7 @@ export class RequestTracker {
     const id = typeof given === 'string' && ACCEPTABLE_ID.test(given) && this.o.trusted(req.socket.remoteAddress ?? '') ? given : randomUUID();
     const ctx: RequestContext = { id, started: performance.now(), kind, bytesBefore: req.socket.bytesWritten };
     (req as Tracked)[CONTEXT] = ctx;
-    (req as Tracked)[TRACKER] = this;
+    (req as Tracked)[TRACKER] = { tracker: this, socket: req.socket };
     if (kind === 'own') res.setHeader('X-Request-Id', id);
     // 'close' comes once per answer: one listener shared by all of them, no closure per request.
     res.on('close', closed);
