@@ -362,7 +362,7 @@ function buildRequestPath(config: Config, sessions: Sessions, tokens: Tokens, ac
       wsOrigins: new Set([config.publicUrl.origin, ...config.wsOrigins]),
       assertion: assertion ? (user) => assertion.headers(user) : undefined,
       views,
-      requests: new RequestTracker({ metrics, accessLog: config.accessLog ? log.child({ log: 'access' }) : undefined, trusted: (addr) => trust(addr, 0) }),
+      requests: new RequestTracker({ metrics, accessLog: config.accessLog ? log.child({ log: 'access' }) : undefined, trusted: (addr) => trust(addr, 0), log }),
       log,
     },
   };

@@ -37,7 +37,14 @@ function closed(this: ServerResponse): void {
   const req = this.req as Tracked;
   const ctx = req[CONTEXT];
   const t = req[TRACKER];
-  if (ctx && t) t.tracker.end(req, this, ctx, t.socket.bytesWritten - ctx.bytesBefore);
+  if (!ctx || !t) return;
+  // The answer has gone out: whatever fails in recording it must not reach the process (a throw in a
+  // 'close' listener is an uncaught exception).
+  try {
+    t.tracker.end(req, this, ctx, t.socket.bytesWritten - ctx.bytesBefore);
+  } catch (e) {
+    t.tracker.recordFailed(e);
+  }
 }
 
 /** Ids a proxy may hand us: short, visible ASCII without spaces or quotes (UUIDs, hex, base64url, dotted). */
@@ -49,6 +56,8 @@ export interface RequestTrackerOptions {
   accessLog?: Logger;
   /** True when the peer is a trusted proxy (KOOGATE_TRUST_PROXY): only then is its X-Request-Id kept. */
   trusted(remoteAddress: string): boolean;
+  /** Where a failure to record a request is reported (once). */
+  log?: Logger;
 }
 
 /**
@@ -59,7 +68,16 @@ export interface RequestTrackerOptions {
  * listener, two clock reads, one histogram observation and, with the access log on, one buffered line.
  */
 export class RequestTracker {
+  private failureReported = false;
+
   constructor(private readonly o: RequestTrackerOptions) {}
+
+  /** @internal Recording an answer failed: said once, not once per request. */
+  recordFailed(e: unknown): void {
+    if (this.failureReported) return;
+    this.failureReported = true;
+    this.o.log?.error('request record failed', { err: e instanceof Error ? e : String(e) });
+  }
 
   begin(req: IncomingMessage, res: ServerResponse, kind: RequestContext['kind']): RequestContext {
     const given = req.headers['x-request-id'];

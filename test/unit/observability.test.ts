@@ -82,6 +82,30 @@ describe('request ids', () => {
   });
 });
 
+describe('a request record that fails', () => {
+  test('never reaches the process: the answer stands, the failure is logged once', async () => {
+    const errors: Record<string, unknown>[] = [];
+    const metrics = new Metrics({ processMetrics: false });
+    metrics.proxiedRequest = () => {
+      throw new Error('metric broke');
+    };
+    const tracker = new RequestTracker({ metrics, trusted: () => false, log: createLogger('error', (l) => errors.push(JSON.parse(l) as Record<string, unknown>)) });
+    const server = createServer((req, res) => {
+      tracker.begin(req, res, 'proxy');
+      res.end('ok');
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (let i = 0; i < 3; i++) expect(await (await fetch(url)).text()).toBe('ok');
+      // The first answers' close listeners have run by now; each failed, and one line says so.
+      expect(errors).toEqual([expect.objectContaining({ level: 'error', msg: 'request record failed', err: expect.objectContaining({ message: 'metric broke' }) })]);
+    } finally {
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
+  });
+});
+
 describe('metrics', () => {
   test('series carry the koogate_ prefix; the proxied histogram counts by status class', async () => {
     const m = new Metrics({ processMetrics: false });
