@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { LogFields, Logger } from '../observability/logger';
 import { aggregateScrapes, METRICS_CONTENT_TYPE } from '../observability/metrics';
 import type { MetricsSource } from '../observability/metrics-server';
+import { PendingAnswers } from './answers';
 import { relayLines } from './output';
 import { isClusterMessage, type MetricsAnswer, type ReadinessAnswer, type StatusRequest, type ToWorker, type WorkerCounts } from './messages';
 
@@ -37,10 +38,9 @@ export class Primary implements MetricsSource {
   private everListened = false;
   private stopping = false;
   private failed = false;
-  private nextProbe = 1;
-  private readonly probes = new Map<number, (a: ReadinessAnswer | undefined) => void>();
+  private readonly probes = new PendingAnswers<ReadinessAnswer>();
   private readonly probeTimeoutMs: number;
-  private readonly scrapes = new Map<number, (a: MetricsAnswer | undefined) => void>();
+  private readonly scrapes = new PendingAnswers<MetricsAnswer>();
   private readonly metricsTimeoutMs: number;
   /** Workers' output still being relayed: a worker's last lines may follow its exit event. */
   private readonly relaying = new Set<Promise<void>>();
@@ -134,8 +134,8 @@ export class Primary implements MetricsSource {
 
   private readonly onMessage = (w: Worker, m: unknown): void => {
     if (!isClusterMessage(m)) return;
-    if (m.koogate === 'probe-answer') return this.probes.get(m.id)?.(m);
-    if (m.koogate === 'metrics-answer') return this.scrapes.get(m.id)?.(m);
+    if (m.koogate === 'probe-answer') return this.probes.answer(m.id, m);
+    if (m.koogate === 'metrics-answer') return this.scrapes.answer(m.id, m);
     if (m.koogate === 'status') void this.status(m).then((answer) => send(w, answer));
   };
 
@@ -154,18 +154,9 @@ export class Primary implements MetricsSource {
   }
 
   /** One worker's own readiness; a worker that does not answer in time is not ready. */
-  private probe(w: Worker): Promise<ReadinessAnswer | undefined> {
-    const id = this.nextProbe++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => done(undefined), this.probeTimeoutMs);
-      const done = (a: ReadinessAnswer | undefined) => {
-        clearTimeout(timer);
-        this.probes.delete(id);
-        resolve(a ?? { koogate: 'probe-answer', id, ready: false, reason: `worker ${w.id} not answering` });
-      };
-      this.probes.set(id, done);
-      if (!send(w, { koogate: 'probe', id })) done(undefined);
-    });
+  private async probe(w: Worker): Promise<ReadinessAnswer> {
+    const a = await this.probes.ask(this.probeTimeoutMs, (id) => send(w, { koogate: 'probe', id }));
+    return a ?? { koogate: 'probe-answer', id: 0, ready: false, reason: `worker ${w.id} not answering` };
   }
 
   readonly contentType = METRICS_CONTENT_TYPE;
@@ -195,17 +186,7 @@ export class Primary implements MetricsSource {
   }
 
   private metricsOf(w: Worker): Promise<MetricsAnswer | undefined> {
-    const id = this.nextProbe++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => done(undefined), this.metricsTimeoutMs);
-      const done = (a: MetricsAnswer | undefined) => {
-        clearTimeout(timer);
-        this.scrapes.delete(id);
-        resolve(a);
-      };
-      this.scrapes.set(id, done);
-      if (!send(w, { koogate: 'metrics', id })) done(undefined);
-    });
+    return this.scrapes.ask(this.metricsTimeoutMs, (id) => send(w, { koogate: 'metrics', id }));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Health, HealthAnswer } from '../core/health';
+import { PendingAnswers } from './answers';
 import { isClusterMessage, type StatusAnswer, type StatusRequest, type ToPrimary } from './messages';
 
 /** The IPC channel to the primary: `process` in a cluster worker. */
@@ -29,8 +30,7 @@ export interface WorkerLinkOptions {
  * primary its metrics for a scrape: workers open no metrics port of their own.
  */
 export class WorkerLink {
-  private nextId = 1;
-  private readonly pending = new Map<number, (answer: StatusAnswer | undefined) => void>();
+  private readonly pending = new PendingAnswers<StatusAnswer>();
   private readonly timeoutMs: number;
 
   constructor(private readonly o: WorkerLinkOptions) {
@@ -43,8 +43,7 @@ export class WorkerLink {
 
   stop(): void {
     this.o.channel.off('message', this.onMessage);
-    for (const done of this.pending.values()) done(undefined);
-    this.pending.clear();
+    this.pending.abandon();
   }
 
   /** healthz and readyz for the whole process. */
@@ -66,26 +65,19 @@ export class WorkerLink {
 
   private ask(probe: StatusRequest['probe']): Promise<StatusAnswer | undefined> {
     if (!this.o.channel.connected) return Promise.resolve(undefined);
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => done(undefined), this.timeoutMs);
-      const done = (answer: StatusAnswer | undefined) => {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        resolve(answer);
-      };
-      this.pending.set(id, done);
+    return this.pending.ask(this.timeoutMs, (id) => {
       try {
         this.o.channel.send({ koogate: 'status', id, probe });
+        return true;
       } catch {
-        done(undefined); // the channel closed in between: the primary is gone
+        return false; // the channel closed in between: the primary is gone
       }
     });
   }
 
   private readonly onMessage = (m: unknown): void => {
     if (!isClusterMessage(m)) return;
-    if (m.koogate === 'status-answer') return this.pending.get(m.id)?.(m);
+    if (m.koogate === 'status-answer') return this.pending.answer(m.id, m);
     if (m.koogate === 'metrics') return void this.answerMetrics(m.id);
     if (m.koogate !== 'probe') return;
     void this.o.local.ready().then((h) => this.reply({ koogate: 'probe-answer', id: m.id, ready: h.ok, reason: typeof h.body.reason === 'string' ? h.body.reason : undefined }));
