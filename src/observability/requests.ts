@@ -8,8 +8,6 @@ import type { Metrics } from './metrics';
 export interface RequestContext {
   readonly id: string;
   readonly started: number;
-  /** The connection's bytes written before this answer began (the answer's size is the difference). */
-  readonly bytesBefore: number;
   /** proxied to the app, or one of koogate's own routes (login, kit sync, probes, APIs). */
   readonly kind: 'proxy' | 'own';
   tenantId?: string;
@@ -17,9 +15,13 @@ export interface RequestContext {
 }
 
 const CONTEXT = Symbol('koogate.request');
-const TRACKER = Symbol('koogate.tracker');
-/** What the 'close' listener needs besides the context: the tracker, and the connection (`req.socket` may be gone by then). */
-type Tracked = IncomingMessage & { [CONTEXT]?: RequestContext; [TRACKER]?: { tracker: RequestTracker; socket: Socket } };
+/** The context as the tracker keeps it: with the connection, as `req.socket` may be gone when the answer closes. */
+interface TrackedContext extends RequestContext {
+  readonly socket: Socket;
+  /** The connection's bytes written before this answer began (the answer's size is the difference). */
+  readonly bytesBefore: number;
+}
+type Tracked = IncomingMessage & { [CONTEXT]?: TrackedContext };
 
 /** The context `RequestTracker.begin` attached to this request (express hands on the same object). */
 export function requestContext(req: IncomingMessage): RequestContext | undefined {
@@ -30,21 +32,6 @@ export function requestContext(req: IncomingMessage): RequestContext | undefined
 export function requestFields(req: IncomingMessage): { requestId?: string } {
   const ctx = (req as Tracked)[CONTEXT];
   return ctx ? { requestId: ctx.id } : {};
-}
-
-/** The 'close' listener of every tracked answer: `this` is the answer (an emitter calls its listeners on itself). */
-function closed(this: ServerResponse): void {
-  const req = this.req as Tracked;
-  const ctx = req[CONTEXT];
-  const t = req[TRACKER];
-  if (!ctx || !t) return;
-  // The answer has gone out: whatever fails in recording it must not reach the process (a throw in a
-  // 'close' listener is an uncaught exception).
-  try {
-    t.tracker.end(req, this, ctx, t.socket.bytesWritten - ctx.bytesBefore);
-  } catch (e) {
-    t.tracker.recordFailed(e);
-  }
 }
 
 /** Ids a proxy may hand us: short, visible ASCII without spaces or quotes (UUIDs, hex, base64url, dotted). */
@@ -69,11 +56,30 @@ export interface RequestTrackerOptions {
  */
 export class RequestTracker {
   private failureReported = false;
+  /**
+   * The 'close' listener of every answer this tracker follows, made once: `this` is the answer (an emitter
+   * calls its listeners on itself), whose request holds the context. No closure per request.
+   */
+  private readonly closed: (this: ServerResponse) => void;
 
-  constructor(private readonly o: RequestTrackerOptions) {}
+  constructor(private readonly o: RequestTrackerOptions) {
+    const tracker = this;
+    this.closed = function (this: ServerResponse): void {
+      const req = this.req as Tracked;
+      const ctx = req[CONTEXT];
+      if (!ctx) return;
+      // The answer has gone out: whatever fails in recording it must not reach the process (a throw in a
+      // 'close' listener is an uncaught exception).
+      try {
+        tracker.end(req, this, ctx, ctx.socket.bytesWritten - ctx.bytesBefore);
+      } catch (e) {
+        tracker.recordFailed(e);
+      }
+    };
+  }
 
-  /** @internal Recording an answer failed: said once, not once per request. */
-  recordFailed(e: unknown): void {
+  /** Recording an answer failed: said once, not once per request. */
+  private recordFailed(e: unknown): void {
     if (this.failureReported) return;
     this.failureReported = true;
     this.o.log?.error('request record failed', { err: e instanceof Error ? e : String(e) });
@@ -82,17 +88,17 @@ export class RequestTracker {
   begin(req: IncomingMessage, res: ServerResponse, kind: RequestContext['kind']): RequestContext {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && ACCEPTABLE_ID.test(given) && this.o.trusted(req.socket.remoteAddress ?? '') ? given : randomUUID();
-    const ctx: RequestContext = { id, started: performance.now(), kind, bytesBefore: req.socket.bytesWritten };
+    const socket = req.socket;
+    const ctx: TrackedContext = { id, started: performance.now(), kind, bytesBefore: socket.bytesWritten, socket };
     (req as Tracked)[CONTEXT] = ctx;
-    (req as Tracked)[TRACKER] = { tracker: this, socket: req.socket };
     if (kind === 'own') res.setHeader('X-Request-Id', id);
-    // 'close' comes once per answer: one listener shared by all of them, no closure per request.
-    res.on('close', closed);
+    // 'close' comes once per answer: on, not once (no wrapper), with the tracker's one listener.
+    res.on('close', this.closed);
     return ctx;
   }
 
-  /** @internal The answer to this request closed: record it. */
-  end(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, bytes: number): void {
+  /** The answer to this request closed: record it. */
+  private end(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, bytes: number): void {
     const ms = performance.now() - ctx.started;
     // An answer cut short before its headers went out reached the client as nothing at all.
     const status = res.headersSent ? res.statusCode : 0;
