@@ -33,6 +33,13 @@ const DEATH_WINDOW_MS = 60_000;
  * one metrics listener: a scrape asks every listening worker for its series and answers their sum.
  */
 export class Primary implements MetricsSource {
+  /**
+   * The workers forked and not yet exited. Not cluster.workers: node:cluster keeps a worker listed
+   * until its IPC channel has closed too, which may come after its 'exit' event; counting on that list,
+   * the last exit of a stop could find a worker still listed, wait for an event that is never handled,
+   * and let the process end with 0 when its event loop ran empty.
+   */
+  private readonly alive = new Map<number, Worker>();
   private readonly listening = new Set<number>();
   private readonly deaths: number[] = [];
   private everListened = false;
@@ -67,6 +74,7 @@ export class Primary implements MetricsSource {
 
   private fork(): void {
     const w = cluster.fork();
+    this.alive.set(w.id, w);
     for (const [from, to] of [[w.process.stdout, process.stdout], [w.process.stderr, process.stderr]] as const) {
       if (!from) continue;
       const relay = relayLines(from, to);
@@ -77,7 +85,7 @@ export class Primary implements MetricsSource {
   }
 
   private workers(): Worker[] {
-    return Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    return [...this.alive.values()];
   }
 
   private readonly onListening = (w: Worker, address: AddressInfo | { port?: number }): void => {
@@ -90,6 +98,7 @@ export class Primary implements MetricsSource {
   };
 
   private readonly onExit = (w: Worker, code: number | null, signal: string | null): void => {
+    this.alive.delete(w.id);
     this.listening.delete(w.id);
     if (this.stopping) {
       if (code !== 0) this.failed = true;
@@ -106,9 +115,11 @@ export class Primary implements MetricsSource {
     while (this.deaths[0]! < now - DEATH_WINDOW_MS) this.deaths.shift();
     const delayMs = this.deaths.length <= 1 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (this.deaths.length - 2));
     this.o.log.warn('worker died; starting another', { worker: w.id, pid: w.process.pid, code, signal, delayMs });
+    // Not unref'd: with every worker dead and waiting for its restart, this timer is what keeps the
+    // process alive; unref'd, the event loop would run empty and the process end with 0.
     setTimeout(() => {
       if (!this.stopping) this.fork();
-    }, delayMs).unref();
+    }, delayMs);
   };
 
   private exited(code: number): void {
