@@ -6,7 +6,7 @@ import { startSandbox, type Sandbox } from '../../src/sandbox/marketplace';
 import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants, type StackSecrets } from '../../src/sandbox/stack';
 import { loginCookie } from '../support/login';
 import { freePort, startRedis, type RedisServer } from '../support/redis';
-import { startReplica, type Replica } from '../support/replica';
+import { builtSupport, startReplica, type Replica } from '../support/replica';
 import { startTestUpstream, type TestUpstream } from '../support/upstream';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
@@ -217,6 +217,47 @@ describe('KOOGATE_WORKERS=2: two worker processes on one port, on a real Redis',
       expect(r.stdout).not.toContain('worker died; starting another');
     } finally {
       taken.close();
+    }
+  }, 40_000);
+
+  test('the stop after a failed start exits 1 even when node:cluster reports a worker\'s exit before its channel closes', async () => {
+    // Each worker hands a copy of its IPC channel to a process that outlives it (test/support/koogate-lingering-channel.ts),
+    // so the primary meets every exit while node:cluster still lists the worker. Counting on that list, it never saw
+    // its last worker go, and ended with 0 once the channels closed and nothing was left to run.
+    const taken: Server = createServer();
+    const port = await new Promise<number>((ok) => taken.listen(0, '127.0.0.1', () => ok((taken.address() as { port: number }).port)));
+    try {
+      const { KOOGATE_METRICS_PORT: _taken, ...others } = env;
+      const r = spawnSync(process.execPath, [builtSupport('koogate-lingering-channel')], {
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...others, PORT: String(port), LINGER_MS: '3000' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.stdout).toContain('worker failed to start; stopping');
+      expect(r.status).toBe(1);
+    } finally {
+      taken.close();
+    }
+  }, 40_000);
+
+  test('with every worker killed at once, the primary starts new ones and serves again (a pending restart keeps it alive)', async () => {
+    // No metrics listener: nothing but the workers and their restarts keeps this primary's event loop busy.
+    const { KOOGATE_METRICS_PORT: _taken, ...others } = env;
+    const other = await startReplica({ ...others, PORT: String(await freePort()) });
+    try {
+      const first = other.logs.filter((l) => l.includes('"worker listening"')).map((l) => JSON.parse(l) as { worker: number; pid: number });
+      expect(first).toHaveLength(2);
+      for (const w of first) process.kill(w.pid, 'SIGKILL');
+      for (const w of first) await other.waitForLog(msg('worker died; starting another', (l) => l.pid === w.pid));
+      const replacement = (l: Line) => !first.some((w) => w.worker === l.worker);
+      const a = await other.waitForLog(msg('worker listening', replacement));
+      await other.waitForLog(msg('worker listening', (l) => replacement(l) && l.worker !== a.worker));
+      const h = await fresh(`${other.url}/_koogate/healthz`);
+      expect(h.status).toBe(200);
+      expect(h.json<{ workers: unknown }>().workers).toEqual({ expected: 2, running: 2 });
+      expect(other.child.exitCode).toBeNull();
+    } finally {
+      await other.stop();
     }
   }, 40_000);
 
