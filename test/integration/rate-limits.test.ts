@@ -47,6 +47,18 @@ describe('rate limits across two replicas', () => {
     expect((await login(pair.a.url, { 'x-forwarded-for': '198.51.100.8' })).status).toBe(302);
   });
 
+  test('IPv6 clients count by their /64: stepping through one block’s addresses meets the limit; the next block does not', async () => {
+    const from = (address: string) => ({ 'x-forwarded-for': address });
+    const block = ['2001:db8:7:7::1', '2001:db8:7:7::2', '2001:db8:7:7:ffff::3', '2001:db8:0007:0007:0:0:0:4', '2001:DB8:7:7:abcd::5'];
+    for (const [i, address] of block.entries()) expect((await login(i % 2 ? pair.b.url : pair.a.url, from(address))).status).toBe(302);
+    expect((await login(pair.a.url, from('2001:db8:7:7:1234:5678:9abc:def0'))).status).toBe(429);
+    expect((await login(pair.b.url, from('2001:db8:7:8::1'))).status).toBe(302);
+    const redis = await rawRedis(pair.redis.url);
+    const keys = (await redis.keys('koogate:rl:login:2001:db8:7:*')).sort();
+    redis.disconnect();
+    expect(keys).toEqual(['koogate:rl:login:2001:db8:7:7::/64', 'koogate:rl:login:2001:db8:7:8::/64']);
+  });
+
   test('a refused request is a page in Chinese by default, JSON for an API client', async () => {
     const ip = { 'x-forwarded-for': '198.51.100.9' };
     for (let i = 0; i < 5; i++) await login(pair.a.url, ip);
