@@ -107,7 +107,8 @@ describe('order query', () => {
 
   test('failures are retried with back-off until the order is read: 500, a reset, no answer in time, an unknown order', async () => {
     sandbox.orderQuery.failNext.push({ status: 500, body: {} }, 'reset', 'hang', { status: 200, body: { resultCode: '000003', resultMsg: 'no such order yet' } });
-    const f = fetcher([sandbox.url], { timeoutMs: 300 });
+    // Long enough that only the hang meets it, not a busy machine's slow answer.
+    const f = fetcher([sandbox.url], { timeoutMs: 1500 });
     await f.ask('inst-r', 'MOCKMONTYRENEW', 'MOCKMONTYRENEW-000001', 'refreshInstance');
     await eventually(async () => (await f.book.get('inst-r'))?.attempts === 2, 'a retry recorded');
     expect(await f.book.get('inst-r')).toMatchObject({ state: 'pending', lastError: expect.stringMatching(/^127\.0\.0\.1:\d+: /) });
