@@ -105,7 +105,14 @@ export function bufferedStdout(fd = 1, flushMs = 50): (line: string) => void {
     process.stdout.write(out);
   };
   process.once('exit', () => {
-    if (used > 0) writeSync(fd, buf, 0, used);
+    // Nothing may throw here: an exception in an 'exit' listener stops process.exit, and the last-resort
+    // handler would turn it into a drain of the full grace period. A reader that is gone (EPIPE: the
+    // primary of a worker killed, `koogate | head`) just gets no more lines.
+    try {
+      if (used > 0) writeSync(fd, buf, 0, used);
+    } catch {
+      /* nobody left to read them */
+    }
     used = 0;
   });
   return (line) => {

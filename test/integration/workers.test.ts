@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '../../src/sandbox/marketplace';
 import { DEMO_APP_ID, newSecrets, stackEnv, syncTenants, type StackSecrets } from '../../src/sandbox/stack';
 import { loginCookie } from '../support/login';
+import { eventually } from '../support/webhook-receiver';
 import { freePort, startRedis, type RedisServer } from '../support/redis';
 import { builtSupport, startReplica, type Replica } from '../support/replica';
 import { startTestUpstream, type TestUpstream } from '../support/upstream';
@@ -259,6 +260,32 @@ describe('KOOGATE_WORKERS=2: two worker processes on one port, on a real Redis',
     } finally {
       await other.stop();
     }
+  }, 40_000);
+
+  test('with the primary killed outright (SIGKILL), no worker is left behind serving the port', async () => {
+    const { KOOGATE_METRICS_PORT: _taken, ...others } = env;
+    const port = await freePort();
+    const other = await startReplica({ ...others, PORT: String(port) });
+    const pids = other.logs.filter((l) => l.includes('"worker listening"')).map((l) => (JSON.parse(l) as { pid: number }).pid);
+    expect(pids).toHaveLength(2);
+    expect((await fresh(`${other.url}/_koogate/healthz`)).status).toBe(200);
+    process.kill(other.pid, 'SIGKILL');
+    await other.exited;
+    // Not our children: their end is only seen by asking for them (signal 0).
+    const running = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await eventually(async () => !pids.some(running), 'both workers gone');
+    const refused = await fresh(`${other.url}/_koogate/healthz`).then(
+      () => 'answered',
+      (e: NodeJS.ErrnoException) => e.code,
+    );
+    expect(refused).toBe('ECONNREFUSED');
   }, 40_000);
 
   // Last: it ends the process.

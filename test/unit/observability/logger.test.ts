@@ -205,4 +205,22 @@ describe('buffered stdout', () => {
     // The 64 full lines went out before MARK, which the exit did not have to write.
     expect(all.indexOf('MARK')).toBe(64 * 1024);
   });
+
+  test('with the reader gone (EPIPE), the exit write fails quietly: process.exit still ends the process, and the last-resort handler never hears of it', async () => {
+    // The reader closes its end first; then the child, told on stdin, queues a line and exits with lines waiting.
+    const body =
+      "process.on('uncaughtException', (e) => { process.stderr.write('UNCAUGHT ' + e.message + '\\n'); process.exitCode = 9; });" +
+      "process.stdin.once('data', () => { sink('last\\n'); process.exit(4); });";
+    const child = spawn(process.execPath, ['-e', `const sink = require(${JSON.stringify(dist)}).bufferedStdout(1, 60_000);\n${body}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const closed = new Promise<number | null>((ok) => child.once('close', (code) => ok(code)));
+    await new Promise<void>((ok) => {
+      child.stdout.once('close', () => ok());
+      child.stdout.destroy();
+    });
+    child.stdin.end('go\n');
+    expect(await closed).toBe(4);
+    expect(stderr).toBe('');
+  });
 });
