@@ -246,14 +246,11 @@ export interface Rate {
 
 /** A rate limit: `<requests>/<seconds>` (600/60), or `off` (null). */
 export function rate(o: Common & { default: string }): Setting<Rate | null> {
-  return {
-    env: o.env,
-    meaning: o.meaning,
-    required: false,
-    shownDefault: o.default,
-    secret: false,
-    parse(raw, problem) {
-      const text = raw?.trim() || o.default;
+  return custom({
+    ...o,
+    parse(given, problem) {
+      // Set but blank is the default too.
+      const text = given || o.default;
       if (text.toLowerCase() === 'off') return null;
       const m = /^(\d{1,7})\s*\/\s*(\d{1,6})$/.exec(text);
       const points = Number(m?.[1]);
@@ -264,7 +261,7 @@ export function rate(o: Common & { default: string }): Setting<Rate | null> {
       }
       return { points, seconds };
     },
-  };
+  });
 }
 
 export function splitList(v: string | undefined): string[] {
